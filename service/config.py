@@ -92,9 +92,11 @@ class Settings:
     stream_maxlen: int = 1_000_000
 
     admin_token: str | None = None
+    bind_host: str = "127.0.0.1"
     port: int = 8000
     metrics_port: int | None = None
     workers: int = 2
+    threads: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -136,9 +138,11 @@ class Settings:
             sample_rate=sample_rate,
             stream_maxlen=_number(env, "CACHE_STREAM_MAXLEN", 1_000_000, int),
             admin_token=env.get("CACHEWATCH_ADMIN_TOKEN") or None,
+            bind_host=env.get("CACHEWATCH_BIND_HOST", "").strip() or "127.0.0.1",
             port=_number(env, "CACHEWATCH_PORT", 8000, int),
             metrics_port=int(metrics_port) if metrics_port else None,
             workers=max(1, _number(env, "WEB_CONCURRENCY", 2, int)),
+            threads=max(1, _number(env, "GUNICORN_THREADS", 1, int)),
         )
 
     def replace(self, **changes: Any) -> Settings:

@@ -36,7 +36,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> None:
     """Poll `check` until it returns true; raise TimeoutError naming `what` otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -166,9 +168,18 @@ class RedisServer(ManagedProcess):
 
     def command(self) -> Sequence[str]:
         args = [
-            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self.dir),
-        ]  # fmt: skip
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.dir),
+        ]
         if self.password:
             args += ["--requirepass", self.password]
         return [*args, *self.extra_args]
@@ -178,8 +189,11 @@ class RedisServer(ManagedProcess):
         auth = ["-a", self.password, "--no-auth-warning"] if self.password else []
         out = subprocess.run(
             ["redis-cli", "-p", str(self.port), *auth, *args],
-            capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
         return out.stdout.strip()
 
     def is_ready(self) -> bool:
