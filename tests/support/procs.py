@@ -249,3 +249,110 @@ class PrometheusServer(ManagedProcess):
     def cleanup(self) -> None:
         super().cleanup()
         self.config_path.unlink(missing_ok=True)
+
+
+class ServiceProcess(ManagedProcess):
+    """The real service under gunicorn (`cachewatch serve`), multiprocess metrics and all.
+
+    `database_url` defaults to a small SQLite database generated in the service's folder.
+    `env` adds or overrides environment variables (REDIS_ENABLED, CACHE_TTL_*, ...).
+    """
+
+    name = "service"
+    ready_timeout = 60.0
+
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        database_url: str | None = None,
+        workers: int = 2,
+        listings: int = 20_000,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.redis_url = redis_url
+        self.database_url = database_url
+        self.workers = workers
+        self.listings = listings
+        self.extra_env = env or {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> Sequence[str]:
+        return [str(VENV_BIN / "python"), "-m", "cachewatch", "serve", "--port", str(self.port)]
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_MULTIPROC")}
+        env.update(
+            PYTHONPATH=str(REPO),
+            CACHEWATCH_STATE_DIR=str(self.dir / "state"),
+            CACHEWATCH_SEED_LISTINGS=str(self.listings),
+            REDIS_URL=self.redis_url,
+            WEB_CONCURRENCY=str(self.workers),
+        )
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        env.update(self.extra_env)
+        return env
+
+    def is_ready(self) -> bool:
+        return http_ok(f"{self.url}/healthz")()
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples of `name` at /metrics whose labels include `labels`."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = requests.get(f"{self.url}/metrics", timeout=10).text
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in labels.items()
+                ):
+                    total += sample.value
+        return total
+
+
+class PostgresServer(ManagedProcess):
+    """A real PostgreSQL 15 from Debian's packages, in a throw-away data folder (trust auth).
+
+    As root, the server runs as the `postgres` user, since PostgreSQL refuses root.
+    """
+
+    name = "postgres"
+    bindir = Path("/usr/lib/postgresql/15/bin")
+
+    def _as_postgres(self, args: list[str]) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> ManagedProcess:
+        data = self.dir / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        if not data.exists():
+            subprocess.run(
+                self._as_postgres([str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                                   "--auth=trust", "--no-sync"]),
+                check=True, capture_output=True, timeout=120,
+            )  # fmt: skip
+        return super().start()
+
+    def command(self) -> Sequence[str]:
+        return self._as_postgres([
+            str(self.bindir / "postgres"), "-D", str(self.dir / "data"), "-p", str(self.port),
+            "-h", "127.0.0.1", "-k", str(self.dir), "-c", "fsync=off",
+        ])  # fmt: skip
+
+    def is_ready(self) -> bool:
+        out = subprocess.run(
+            [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+            capture_output=True, timeout=5,
+        )  # fmt: skip
+        return out.returncode == 0
