@@ -220,6 +220,7 @@ class PrometheusServer(ManagedProcess):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ManagedProcess:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(self.config_text)
         return super().start()
 
