@@ -185,8 +185,9 @@ def alert_groups(t: dict[str, Any]) -> list[dict[str, Any]]:
             "warning",
             "Cache {{ $labels.operation }} errors on {{ $labels.endpoint }}",
             "{{ $value | humanize }} failed cache {{ $labels.operation }} operations on "
-            f"{{{{ $labels.endpoint }}}} in the last {err['window']}. Requests were still "
-            "answered (from the database), but the rollout expects none.",
+            f"{{{{ $labels.endpoint }}}} within {err['window']} (the alert holds "
+            f"{err['keep_firing_for']} after the last one). Requests were still answered "
+            "from the database, but the rollout expects none.",
             rb,
         ),
         _alert(
@@ -243,7 +244,7 @@ def alert_groups(t: dict[str, Any]) -> list[dict[str, Any]]:
             mem,
             "warning",
             f"Redis memory above {mem['max_ratio'] * 100:.0f}% of maxmemory",
-            "Redis {{ with $labels.node }}node {{ . }}{{ else }}{{ $labels.instance }}{{ end }} "
+            "Redis {{ with $labels.node }}node {{ . }}{{ else }}at {{ $labels.instance }}{{ end }} "
             "uses {{ $value | humanizePercentage }} of its maxmemory: it will evict keys.",
             rb,
         ),
@@ -260,8 +261,8 @@ def alert_groups(t: dict[str, Any]) -> list[dict[str, Any]]:
             ev,
             "warning",
             "Redis is evicting keys",
-            "Redis {{ with $labels.node }}node {{ . }}{{ else }}{{ $labels.instance }}{{ end }} "
-            "has evicted {{ $value | humanize }} keys/s for "
+            "Redis {{ with $labels.node }}node {{ . }}{{ else }}at {{ $labels.instance }}{{ end }} "
+            "has evicted {{ printf \"%.3g\" $value }} keys/s for "
             f"{ev['for']}: the cache is too small for its working set.",
             rb,
         ),
