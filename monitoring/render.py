@@ -62,13 +62,11 @@ def recording_groups(windows: list[str]) -> list[dict[str, Any]]:
             (f"{ep}_requests:rate{w}", _sum("endpoint", w, HITS, MISSES, BYPASS)),
             (
                 f"{ep}_cache_hit_ratio:ratio_rate{w}",
-                f"{ep}_cache_hits:rate{w}\n  / on (endpoint)\n"
-                f"({ep}_cache_lookups:rate{w} > 0)",
+                f"{ep}_cache_hits:rate{w}\n  / on (endpoint)\n({ep}_cache_lookups:rate{w} > 0)",
             ),
             (
                 f"job:cachewatch_cache_hit_ratio:ratio_rate{w}",
-                f"{_sum('job', w, HITS, zero=(MISSES,))}\n/\n"
-                f"({_sum('job', w, HITS, MISSES)} > 0)",
+                f"{_sum('job', w, HITS, zero=(MISSES,))}\n/\n({_sum('job', w, HITS, MISSES)} > 0)",
             ),
             (
                 f"{ep}_served_from_cache:ratio_rate{w}",
@@ -202,7 +200,7 @@ def alert_groups(t: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         _alert(
             "CachedLatencyHigh",
-            f"endpoint_cache:{LATENCY}:{lat['quantile']}_rate5m{{cache=\"hit\"}} "
+            f'endpoint_cache:{LATENCY}:{lat["quantile"]}_rate5m{{cache="hit"}} '
             f"> {lat['max_seconds']}\n"
             f"and on (endpoint)\n"
             f"endpoint:cachewatch_cache_hits:rate5m >= {lat['min_hits_per_second']}",
@@ -262,7 +260,7 @@ def alert_groups(t: dict[str, Any]) -> list[dict[str, Any]]:
             "warning",
             "Redis is evicting keys",
             "Redis {{ with $labels.node }}node {{ . }}{{ else }}at {{ $labels.instance }}{{ end }} "
-            "has evicted {{ printf \"%.3g\" $value }} keys/s for "
+            'has evicted {{ printf "%.3g" $value }} keys/s for '
             f"{ev['for']}: the cache is too small for its working set.",
             rb,
         ),
