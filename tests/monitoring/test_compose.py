@@ -60,7 +60,7 @@ def raw() -> dict[str, Any]:
 
 def test_config_renders_with_the_required_variables(rendered: dict[str, Any]) -> None:
     assert set(rendered) == {
-        "redis", "postgres", "service", "dashboard", "prometheus", "alertmanager",
+        "redis", "postgres", "seed", "service", "dashboard", "prometheus", "alertmanager",
         "redis_exporter", "grafana",
     }  # fmt: skip
     env = rendered["service"]["environment"]
@@ -160,13 +160,27 @@ def test_the_service_can_scale(rendered: dict[str, Any]) -> None:
 
 
 def test_every_service_is_health_checked_and_waited_for(rendered: dict[str, Any]) -> None:
+    one_shot = {name for name, service in rendered.items() if service.get("restart") == "no"}
+    assert one_shot == {"seed"}
     for name, service in rendered.items():
-        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        if name not in one_shot:
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
         for dependency, how in service.get("depends_on", {}).items():
-            assert how == {"condition": "service_healthy"}, f"{name} -> {dependency}"
-    assert set(rendered["service"]["depends_on"]) == {"redis", "postgres"}
+            wanted = (
+                "service_completed_successfully" if dependency in one_shot else "service_healthy"
+            )
+            assert how == {"condition": wanted}, f"{name} -> {dependency}"
+    assert set(rendered["service"]["depends_on"]) == {"redis", "postgres", "seed"}
     assert "/healthz" in " ".join(rendered["service"]["healthcheck"]["test"])
     assert "pg_isready" in " ".join(rendered["postgres"]["healthcheck"]["test"])
+
+
+def test_the_database_is_seeded_once_before_the_replicas(rendered: dict[str, Any]) -> None:
+    seed, service = rendered["seed"], rendered["service"]
+    assert seed["command"] == ["cachewatch", "seed-db"]
+    assert seed["image"] == service["image"]
+    for key in ("DATABASE_URL", "CACHEWATCH_SEED_LISTINGS", "CACHEWATCH_SEED"):
+        assert seed["environment"][key] == service["environment"][key], key
 
 
 def test_grafana_and_the_dashboard_are_locked_down(rendered: dict[str, Any]) -> None:
