@@ -58,7 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser, command: str = "load") -> Non
         help="request N distinct keys in turn (known "
         "pattern: a cold cache gives one miss per key at --concurrency 1)",
     )
-    parser.add_argument("--zipf", type=float, default=1.1, help="Zipf exponent of popularity")
+    parser.add_argument("--zipf", type=float, default=1.2, help="Zipf exponent of popularity (1.2)")
+    parser.add_argument(
+        "--queries",
+        type=int,
+        default=1000,
+        help="distinct popular valuations to pick from by Zipf rank; 0: every one new (1000)",
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="per request, seconds (10)")
     parser.add_argument(
         "--wait",
@@ -132,6 +138,7 @@ def run(args: argparse.Namespace, command: str = "load") -> int:
             seed=args.seed,
             keys=args.keys,
             zipf=args.zipf,
+            queries=args.queries,
             timeout=args.timeout,
             wait=args.wait,
             allow_remote=args.allow_remote,

@@ -84,7 +84,8 @@ def run(
     mix: Mix | str | None = None,
     seed: int | None = None,
     keys: int | None = None,
-    zipf: float = 1.1,
+    zipf: float = 1.2,
+    queries: int = 1000,
     timeout: float = 10.0,
     wait: float = 0.0,
     allow_remote: bool = False,
@@ -94,7 +95,8 @@ def run(
     """Send traffic to the service at `base_url` (several URLs: round robin); return the summary.
 
     `rate` is requests per second over all threads (None or 0: as fast as they go);
-    `keys` switches to the fixed-keys pattern (see loadgen.traffic); `wait` is how
+    `keys` switches to the fixed-keys pattern, `queries` sizes the pool of popular
+    valuations and `zipf` is the popularity exponent (see loadgen.traffic); `wait` is how
     long to wait for /readyz first; `on_result` sees every result (progress bars).
     """
     urls = [base_url] if isinstance(base_url, str) else list(base_url)
@@ -123,7 +125,7 @@ def run(
         if wait > 0:
             wait_ready(session, urls[0], wait)
         catalog = Catalog.fetch(session, urls[0], timeout, record)
-    traffic = Traffic(catalog, mix, seed=seed, zipf=zipf, keys=keys)
+    traffic = Traffic(catalog, mix, seed=seed, zipf=zipf, keys=keys, queries=queries)
     started = time.monotonic()
     schedule = _Schedule(iter(traffic), rate, started + duration, requests, stop)
 

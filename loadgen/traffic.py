@@ -4,10 +4,14 @@
     for req in itertools.islice(requests, 3):
         print(req.path, req.params)
 
-Realistic mode draws, for every request, an endpoint from the mix, a listing
-type, an area and a property type by Zipf's law over their popularity rank
-(rank 1 has the most listings), bedrooms from a bell around 2.6 (studios have
-none) and a size that follows bedrooms, rounded to 5 m² as people type it.
+Realistic mode draws, for every request, an endpoint from the mix and a listing
+type by Zipf's law. A valuation asks one of `queries` popular questions, picked
+by Zipf's law over their rank (the classic cache workload: a few keys are very
+hot, most are cold). The questions themselves are drawn once, realistically: an
+area and a property type by Zipf's law over their popularity rank (rank 1 has
+the most listings), bedrooms from a bell around 2.6 (studios have none) and a
+size that follows bedrooms, rounded to 5 m² as people type it. `queries=0`
+draws every valuation afresh instead (a far larger key space, few hits).
 
 Key mode (`keys=N`) draws N distinct keys that way once, then requests them in
 turn, round robin: on a cold cache, one client at a time, exactly one miss per
@@ -19,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from loadgen.catalog import Catalog
@@ -83,8 +87,9 @@ class Traffic:
         catalog: Catalog,
         mix: Mix | None = None,
         seed: int | None = None,
-        zipf: float = 1.1,
+        zipf: float = 1.2,
         keys: int | None = None,
+        queries: int = 1000,
     ) -> None:
         self.catalog = catalog
         self.mix = mix or Mix.parse(DEFAULT_MIX)
@@ -95,7 +100,11 @@ class Traffic:
         self._lt_weights = zipf_weights(len(LISTING_TYPES), zipf)
         self._area_weights = zipf_weights(len(catalog.areas), zipf)
         self._type_weights = zipf_weights(len(catalog.property_types), zipf)
-        self._fixed: Sequence[Request] | None = self._distinct(keys) if keys else None
+        self._pool: list[Request] = []
+        if queries and "valuation" in self._endpoints:
+            self._pool = self._distinct(queries, self._fresh_valuation, allow_fewer=True)
+        self._pool_weights = zipf_weights(len(self._pool), zipf)
+        self._fixed: Sequence[Request] | None = self._distinct(keys, self.draw) if keys else None
 
     def __iter__(self) -> Iterator[Request]:
         if self._fixed is not None:
@@ -111,6 +120,15 @@ class Traffic:
             return Request(endpoint, f"/api/areas/{lt}", None, (endpoint, lt))
         if endpoint == "property_types":
             return Request(endpoint, f"/api/property-types/{lt}", None, (endpoint, lt))
+        if self._pool:
+            return rng.choices(self._pool, self._pool_weights)[0]
+        return self._fresh_valuation(lt)
+
+    def _fresh_valuation(self, lt: str | None = None) -> Request:
+        rng = self.rng
+        if lt is None:
+            lt = rng.choices(LISTING_TYPES, self._lt_weights)[0]
+        endpoint = "valuation"
         area = rng.choices(self.catalog.areas, self._area_weights)[0]
         ptype = rng.choices(self.catalog.property_types, self._type_weights)[0]
         bedrooms = 0 if ptype == "studio" else min(6, max(1, round(rng.gauss(2.6, 1.1))))
@@ -126,11 +144,16 @@ class Traffic:
             endpoint, "/api/property/valuation", params, (endpoint, area, ptype, bedrooms, size, lt)
         )
 
-    def _distinct(self, count: int) -> list[Request]:
+    def _distinct(
+        self, count: int, draw: Callable[[], Request], allow_fewer: bool = False
+    ) -> list[Request]:
+        """`count` requests with distinct keys, in the order first drawn (the popular first)."""
         found: dict[Key, Request] = {}
-        for _ in range(count * 1000):
-            request = self.draw()
+        for _ in range(count * 100):
+            request = draw()
             found.setdefault(request.key, request)
             if len(found) == count:
                 return list(found.values())
+        if allow_fewer:
+            return list(found.values())
         raise ValueError(f"the mix and catalog give fewer than {count} distinct keys")

@@ -52,6 +52,17 @@ def test_realistic_requests_follow_popularity_and_stay_valid(catalog: Catalog) -
         assert r.path == "/api/property/valuation"
 
 
+def test_valuations_come_from_a_pool_of_popular_queries(catalog: Catalog) -> None:
+    traffic = Traffic(catalog, Mix.parse("valuation=1"), seed=2, queries=50)
+    keys = Counter(r.key for r in itertools.islice(traffic, 3000))
+    assert len(keys) <= 50
+    # Zipf over the pool's ranks: the hottest query is asked far more than a typical one.
+    counts = sorted(keys.values(), reverse=True)
+    assert counts[0] > 5 * counts[len(counts) // 2]
+    fresh = Traffic(catalog, Mix.parse("valuation=1"), seed=2, queries=0)
+    assert len({r.key for r in itertools.islice(fresh, 3000)}) > 200
+
+
 def test_the_mix_sets_the_endpoint_proportions(catalog: Catalog) -> None:
     traffic = Traffic(catalog, Mix.parse("valuation=2,areas=1,property_types=1"), seed=3)
     counts = Counter(r.endpoint for r in itertools.islice(traffic, 4000))

@@ -55,8 +55,11 @@ TRICKLE_RATE = 0.5
 TRICKLE_SECONDS = 1800.0
 #: Long TTLs, so no key of the burst expires during a session.
 SERVICE_ENV = {"CACHE_TTL_VALUATION": "3600", "CACHE_XFETCH_BETA": "0"}
-COUNTERS = ("cachewatch_cache_hits_total", "cachewatch_cache_misses_total",
-            "cachewatch_cache_bypass_total")  # fmt: skip
+COUNTERS = (
+    "cachewatch_cache_hits_total",
+    "cachewatch_cache_misses_total",
+    "cachewatch_cache_bypass_total",
+)
 
 
 class RedisExporter(ManagedProcess):
@@ -74,9 +77,11 @@ class RedisExporter(ManagedProcess):
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> Sequence[str]:
-        return ["prometheus-redis-exporter",
-                f"-redis.addr=redis://127.0.0.1:{self.redis.port}",
-                f"-web.listen-address=127.0.0.1:{self.port}"]  # fmt: skip
+        return [
+            "prometheus-redis-exporter",
+            f"-redis.addr=redis://127.0.0.1:{self.redis.port}",
+            f"-web.listen-address=127.0.0.1:{self.port}",
+        ]
 
     def env(self) -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if not k.startswith("REDIS_")}
@@ -177,11 +182,24 @@ class LiveStack:
         self.prometheus.start()
         # Every counter is scraped once at 0 before any traffic: rate() then sees each
         # series from its start, and ratios of rates equal ratios of counts.
-        wait_until(lambda: bool(self.query('up{job="cachewatch"} == 1'))
-                   and bool(self.query("cachewatch_cache_misses_total")), 30,
-                   "Prometheus to scrape the service")  # fmt: skip
-        self.summary = loadgen.run(self.service.url, rate=RATE, duration=60, requests=REQUESTS,
-                                   concurrency=CONCURRENCY, keys=KEYS, seed=SEED, mix=MIX)  # fmt: skip
+        wait_until(
+            lambda: (
+                bool(self.query('up{job="cachewatch"} == 1'))
+                and bool(self.query("cachewatch_cache_misses_total"))
+            ),
+            30,
+            "Prometheus to scrape the service",
+        )
+        self.summary = loadgen.run(
+            self.service.url,
+            rate=RATE,
+            duration=60,
+            requests=REQUESTS,
+            concurrency=CONCURRENCY,
+            keys=KEYS,
+            seed=SEED,
+            mix=MIX,
+        )
         self.settled_at = self._settle()
         self._trickle = threading.Thread(target=self._run_trickle, daemon=True)
         self._trickle.start()
@@ -208,8 +226,11 @@ class LiveStack:
             return scraped + 2.5
         # An evaluation's samples carry its tick time, up to an interval before it started:
         # 2.5 s after the scrape leaves room for that, and for the scrape's own ingestion.
-        wait_until(lambda: self._last_evaluation() > scraped + 2.5, 30,
-                   "every rule group to evaluate the final counts")  # fmt: skip
+        wait_until(
+            lambda: self._last_evaluation() > scraped + 2.5,
+            30,
+            "every rule group to evaluate the final counts",
+        )
         return self._last_evaluation()
 
     def _last_evaluation(self) -> float:
@@ -225,8 +246,16 @@ class LiveStack:
     def _run_trickle(self) -> None:
         if self._stop_trickle.wait(2.0):
             return
-        loadgen.run(self.service.url, rate=TRICKLE_RATE, duration=TRICKLE_SECONDS,
-                    concurrency=1, keys=KEYS, seed=SEED, mix=MIX, stop=self._stop_trickle)  # fmt: skip
+        loadgen.run(
+            self.service.url,
+            rate=TRICKLE_RATE,
+            duration=TRICKLE_SECONDS,
+            concurrency=1,
+            keys=KEYS,
+            seed=SEED,
+            mix=MIX,
+            stop=self._stop_trickle,
+        )
 
     def stop(self) -> None:
         self._stop_trickle.set()
