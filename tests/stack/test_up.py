@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from cachewatch.stack.config import port_free
-from tests.support.procs import REPO, wait_until
+from cachewatch.stack.config import dashboard_available, port_free
+from tests.support.procs import REPO, http_ok, wait_until
 
 HIT_RATIO = "job:cachewatch_cache_hit_ratio:ratio_rate5m"
 #: The same ratio straight from the counters, for a checkout without monitoring/rules yet.
@@ -63,6 +63,8 @@ def test_up_runs_the_stack_and_ctrl_c_stops_all_of_it(
         int(stack_env[v])
         for v in ("PROMETHEUS_PORT", "ALERTMANAGER_PORT", "REDIS_PORT", "REDIS_EXPORTER_PORT")
     ]
+    if dashboard_available():
+        ports.append(int(stack_env["DASHBOARD_PORT"]))
     rules = sorted((REPO / "monitoring" / "rules").glob("*.yml"))
     proc = _up(stack_env, tmp_path)
     try:
@@ -86,6 +88,9 @@ def test_up_runs_the_stack_and_ctrl_c_stops_all_of_it(
         )
         value = float(_query(prometheus, ratio)[0]["value"][1])
         assert 0 <= value <= 1
+        if dashboard_available():
+            dashboard = f"http://127.0.0.1:{stack_env['DASHBOARD_PORT']}/"
+            wait_until(http_ok(dashboard), 60, "the dashboard", interval=1)
         assert proc.poll() is None, "cachewatch up exited early"
     finally:
         os.killpg(proc.pid, signal.SIGINT)
