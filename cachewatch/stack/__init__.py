@@ -101,7 +101,8 @@ def _announce_when_ready(config: StackConfig, stop: threading.Event) -> None:
             except requests.RequestException:
                 pass
         if not pending:
-            say("ready: " + ", ".join(f"{n} {u}" for n, u in urls(config)[:2]))
+            wanted = ("dashboard", "prometheus", "service 1")
+            say("ready: " + ", ".join(f"{n} {u}" for n, u in urls(config) if n in wanted))
             return
         if stop.wait(1.0):
             return

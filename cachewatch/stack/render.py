@@ -40,8 +40,8 @@ route:
 receivers:
   - name: none
 """
-#: The demo traffic: restarted when it ends, so it runs as long as the stack.
-LOAD_DURATION = 3600
+#: The demo traffic: a day per run, restarted when it ends, so it runs as long as the stack.
+LOAD_DURATION = 86_400
 LOAD_REPORT_EVERY = 60
 
 
