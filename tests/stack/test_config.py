@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from cachewatch.stack import environment
 from cachewatch.stack.config import StackConfig, StackError
 
 
@@ -69,3 +70,12 @@ def test_a_second_replica_port_in_use_is_found(stack_env: dict[str, str]) -> Non
         sock.listen()
         problems = StackConfig.from_env(stack_env).problems()
     assert problems and f"port {second} (SERVICE_PORT+1, for service-2)" in problems[0]
+
+
+def test_dotenv_fills_in_what_the_environment_does_not_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("REDIS_PORT=7000\nPROMETHEUS_PORT=9500\n# a comment\n")
+    monkeypatch.chdir(tmp_path)
+    env = environment({"PROMETHEUS_PORT": "9600"})
+    assert env == {"REDIS_PORT": "7000", "PROMETHEUS_PORT": "9600"}

@@ -99,6 +99,7 @@ def test_up_runs_the_stack_and_ctrl_c_stops_all_of_it(
     assert proc.returncode == 0, out[-3000:]
     assert "http://127.0.0.1:" + stack_env["PROMETHEUS_PORT"] in out
     assert "cachewatch up: stopped" in out
+    assert "seeding 5,000 listings" in out and "cachewatch up: ready:" in out
     pids = [int(p) for p in re.findall(r"started \(pid=(\d+)\)", out)]
     assert len(pids) >= 7, out[
         -3000:
