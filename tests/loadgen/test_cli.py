@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.support.procs import REPO, ServiceProcess, free_port
+from tests.support.procs import REPO, ServiceProcess, free_port, wait_until
 
 
 def _load(*args: str) -> subprocess.CompletedProcess[str]:
@@ -56,3 +58,19 @@ def test_reports_a_missing_service() -> None:
 def test_rejects_a_bad_mix() -> None:
     out = _load("--url", "http://127.0.0.1:1", "--mix", "search=1")
     assert out.returncode == 2 and "mix entries" in out.stderr
+
+
+def test_ctrl_c_ends_the_run_with_its_summary(service: ServiceProcess) -> None:
+    before = service.metric("cachewatch_cache_misses_total")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cachewatch", "load", "--url", service.url, "--rate", "20",
+         "--duration", "60", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    wait_until(lambda: service.metric("cachewatch_cache_misses_total") > before, 30, "traffic")
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert time.monotonic() - started < 15
+    assert "X-Cache" in out and "hit ratio" in out
