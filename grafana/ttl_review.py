@@ -95,7 +95,7 @@ def _verdicts(grid: Grid, target: float) -> None:
             [
                 Target(
                     f"sum by (endpoint, reason) (increase({MISSES}{{{SEL}}}{RANGE}))\n"
-                    f"/ on (endpoint) group_left\n"
+                    f"/ on (endpoint) group_left ()\n"
                     f"(sum by (endpoint) (increase({MISSES}{{{SEL}}}{RANGE})) > 0)",
                     "{{endpoint}} {{reason}}",
                     True,
