@@ -172,6 +172,9 @@ class CacheMetrics:
         )
         self.operations = {op: self.operation_seconds.labels(op) for op in ("get", "set", "lock")}
         self._endpoints = {name: self._bind(name) for name in ENDPOINTS}
+        for name in ENDPOINTS:  # exported at 0 from the start, so rate() sees the first request
+            for result in ("hit", "miss", "bypass"):
+                self.request_seconds.labels(name, result, "2xx")
 
     def _bind(self, name: str) -> EndpointMetrics:
         return EndpointMetrics(

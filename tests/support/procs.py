@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,8 @@ from types import TracebackType
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
+#: The bin folder of the Python running the tests (the project's virtualenv).
+VENV_BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
