@@ -71,6 +71,23 @@ def seed_database(config: StackConfig, env: Mapping[str, str]) -> None:
         engine.dispose()
 
 
+def demo_history(config: StackConfig, env: Mapping[str, str]) -> None:
+    """On a fresh Prometheus, backfill 24 h of simulated history (DEMO_HISTORY=false: none)."""
+    import time
+
+    from cachewatch.demo import backfill, write_openmetrics
+
+    data = config.state_dir / "prometheus" / "data"
+    if env.get("DEMO_HISTORY", "true").strip().lower() in ("0", "false", "no", "off"):
+        return
+    if data.is_dir() and any(data.iterdir()):
+        return
+    say('first start: loading 24 h of demo history into Prometheus (instance="demo")')
+    om = write_openmetrics(config.state_dir / "demo-history.om", end=time.time() - 60)
+    backfill(om, data)
+    om.unlink()
+
+
 def urls(config: StackConfig) -> list[tuple[str, str]]:
     found = [(f"service {i + 1}", f"http://127.0.0.1:{p}") for i, p in
              enumerate(config.service_ports)]  # fmt: skip
@@ -160,6 +177,7 @@ def run(args: argparse.Namespace, command: str = "up") -> int:
     except KeyboardInterrupt:
         say("interrupted while seeding; nothing was started")
         return 130
+    demo_history(config, env)
     rendered = render(config)
     say(f"state in {config.state_dir}; Ctrl-C stops everything")
     for name, url in urls(config):
