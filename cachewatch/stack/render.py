@@ -119,11 +119,13 @@ def procfile(config: StackConfig, prometheus_yml: Path, alertmanager_yml: Path) 
         "exec prometheus", f"--config.file={q(str(prometheus_yml))}",
         f"--storage.tsdb.path={q(str(state / 'prometheus' / 'data'))}",
         f"--web.listen-address=127.0.0.1:{config.prometheus_port}", "--web.enable-lifecycle",
+        "--log.level=warn",
     ])  # fmt: skip
     processes["alertmanager"] = " ".join([
         "exec prometheus-alertmanager", f"--config.file={q(str(alertmanager_yml))}",
         f"--storage.path={q(str(state / 'alertmanager' / 'data'))}",
         f"--web.listen-address=127.0.0.1:{config.alertmanager_port}", "--cluster.listen-address=",
+        "--log.level=warn",
     ])  # fmt: skip
     if config.dashboard:
         processes["dashboard"] = "exec " + _python(
