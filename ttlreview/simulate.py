@@ -35,7 +35,9 @@ import numpy as np
 
 from ttlreview.timeline import US, Timelines, build_timelines
 
-__all__ = ["STATS", "US", "Detail", "build_timelines", "replay_detail", "replay_stats"]
+__all__ = [
+    "STATS", "US", "Detail", "build_timelines", "replay_detail", "replay_stats", "requests_within",
+]  # fmt: skip
 
 #: The counters ``replay_stats`` returns per TTL and cell, in this order. ``requests``
 #: excludes warm-up; ``fills`` and ``life_byte_seconds`` include it.
@@ -213,3 +215,17 @@ def replay_detail(tl: Timelines, ttl_us: int | np.ndarray) -> Detail:
     kind[idx[inval]] = 3
     kind[idx[warm]] = 4
     return Detail(fill=fills, kind=kind, stale=_stale(tl, fills))
+
+
+def requests_within(tl: Timelines, rows: np.ndarray, seconds: float) -> np.ndarray:
+    """For each of ``rows`` (sorted), how many requests of its key fall in ``[t, t + seconds)``."""
+    span = round(seconds * US)
+    blocks = _Blocks(tl, span)
+    out = np.empty(rows.size, dtype=np.int64)
+    cuts = np.searchsorted(rows, [lo for lo, *_ in blocks.bounds[1:]])
+    for (lo, hi, _, _), part, where in zip(
+        blocks.bounds, np.split(rows, cuts), np.split(np.arange(rows.size), cuts), strict=True
+    ):
+        comp = blocks.comp[lo:hi]
+        out[where] = np.searchsorted(comp, comp[part - lo] + span, "left") - (part - lo)
+    return out

@@ -108,21 +108,10 @@ def _with_results(
     )
     result[bypass] = "bypass"
     reason[bypass] = "redis_error"
-    # timeline rows are sorted by key; put the results back on the frame's request rows
-    req_rows = np.flatnonzero((events["event"] == "request").to_numpy())
-    order = _timeline_order(events, req_rows)
     out = events.copy()
     res_col = out["result"].to_numpy(dtype=object, copy=True)
     rsn_col = out["reason"].to_numpy(dtype=object, copy=True)
-    res_col[req_rows[order]] = result
-    rsn_col[req_rows[order]] = reason
+    res_col[tl.row] = result
+    rsn_col[tl.row] = reason
     out["result"], out["reason"] = res_col, rsn_col
     return out
-
-
-def _timeline_order(events: pd.DataFrame, req_rows: np.ndarray) -> np.ndarray:
-    """The positions (among request rows) in the order ``build_timelines`` sorts them."""
-    req = events.iloc[req_rows]
-    pair = pd.MultiIndex.from_arrays([req["endpoint"], req["key"]])
-    codes = pd.factorize(pair, sort=True)[0]
-    return np.argsort(codes, kind="stable")

@@ -9,9 +9,9 @@
     >>> tl.t.tolist(), tl.kid.tolist(), int(tl.inv_gap[0]), bool(tl.inv_gap[1] == NEVER)
     ([0, 5000000, 1000000], [0, 0, 1], 3000000, True)
 
-Times are integer microseconds since the window's first event; every request row
-knows its key (``kid``), how long until its key is next invalidated or its data
-next changes (strictly later; an invalidation or change at the same instant as a
+``row`` is each request's position in ``events``. Times are integer microseconds
+since the window's first event; every request row knows its key (``kid``), how
+long until its key is next invalidated or its data next changes (strictly later; an invalidation or change at the same instant as a
 request counts as having happened before it), its deployed TTL and its entry size.
 """
 
@@ -56,6 +56,7 @@ class Timelines:
     key_start: np.ndarray
     key_stop: np.ndarray
     # per request
+    row: np.ndarray
     t: np.ndarray
     kid: np.ndarray
     is_first: np.ndarray
@@ -159,6 +160,7 @@ def build_timelines(
         start=start, window_seconds=window, rate=rate, groups=groups, endpoints=endpoints,
         deployed_ttl=deployed, key_endpoint=key_endpoint, key_name=key_name,
         key_hash=key_hash, key_start=key_start, key_stop=key_stop, t=t, kid=kid,
+        row=np.flatnonzero(is_req)[order],
         is_first=is_first, inv_gap=inv_gap, chg_gap=chg_gap, chg_epoch=chg_epoch, dt=dt,
         sure_miss=sure_miss, ttl_us=ttl_us, size=size,
         cell=req_ep_sorted * groups + key_group[kid], result=result,
