@@ -11,8 +11,9 @@
 
 ``row`` is each request's position in ``events``. Times are integer microseconds
 since the window's first event; every request row knows its key (``kid``), how
-long until its key is next invalidated or its data next changes (strictly later; an invalidation or change at the same instant as a
-request counts as having happened before it), its deployed TTL and its entry size.
+long until its key is next invalidated or its data next changes (strictly later;
+an invalidation or change at the same instant as a request counts as having
+happened before it), its deployed TTL and its entry size.
 """
 
 from __future__ import annotations
