@@ -78,7 +78,8 @@ def normalize(frame: pd.DataFrame, rate: float | None = None) -> pd.DataFrame:
 def sample_events(frame: pd.DataFrame, rate: float) -> pd.DataFrame:
     """The events of the keys a SHARDS sample at ``rate`` keeps (``*`` events are all kept).
 
-    The kept rows' ``rate`` becomes ``min(rate, their rate)``.
+    The kept rows' ``rate`` becomes ``min(rate, their rate)``. ``sample_events(f, r)`` of a
+    trace already sampled at ``q >= r`` by the same hash is the sample at ``r``.
 
         >>> frame = normalize(pd.DataFrame({"ts": [1, 2], "endpoint": ["areas"] * 2,
         ...     "key": ["a", "b"], "event": ["request"] * 2, "result": ["miss"] * 2}))
@@ -94,16 +95,23 @@ def sample_events(frame: pd.DataFrame, rate: float) -> pd.DataFrame:
 
 
 def consistent_sample(frame: pd.DataFrame) -> pd.DataFrame:
-    """Events re-sampled at the smallest rate found, when the rate changed during the window.
+    """Events re-sampled, per endpoint, at the smallest rate found for it, when that rate
+    changed during the window.
 
     A key sampled at 0.1 but not at 0.05 has a partial timeline once the rate
-    drops; keeping only keys whose hash is below the smallest rate makes every
-    kept timeline whole again.
+    drops; keeping only keys whose hash is below the endpoint's smallest rate makes
+    every kept timeline whole again. Endpoints may be sampled at different rates.
     """
-    rates = frame["rate"].to_numpy()
-    if rates.size == 0 or rates.min() == rates.max():
+    if frame.empty:
         return frame
-    return sample_events(frame, float(rates.min()))
+    rates = frame.groupby("endpoint")["rate"].agg(["min", "max"])
+    varying = rates[rates["min"] < rates["max"]]
+    if varying.empty:
+        return frame
+    parts = [frame[~frame["endpoint"].isin(varying.index)]]
+    for endpoint, low in varying["min"].items():
+        parts.append(sample_events(frame[frame["endpoint"] == endpoint], float(low)))
+    return normalize(pd.concat(parts, ignore_index=True))
 
 
 def _sampled_mask(frame: pd.DataFrame, rate: float) -> np.ndarray:

@@ -18,11 +18,22 @@ from ttlreview.simulate import Detail, requests_within
 from ttlreview.timeline import Timelines
 
 HOT_KEY_COLUMNS = (
-    "endpoint", "key", "requests", "expiry_misses", "bursts", "max_burst", "requests_in_bursts",
-)  # fmt: skip
+    "endpoint",
+    "key",
+    "requests",
+    "expiry_misses",
+    "bursts",
+    "max_burst",
+    "requests_in_bursts",
+)
 ONE_HIT_COLUMNS = (
-    "endpoint", "keys", "one_hit_keys", "one_hit_key_share", "requests", "one_hit_request_share",
-)  # fmt: skip
+    "endpoint",
+    "keys",
+    "one_hit_keys",
+    "one_hit_key_share",
+    "requests",
+    "one_hit_request_share",
+)
 
 
 def fmt_ttl(seconds: float) -> str:
@@ -95,9 +106,14 @@ def one_hit_keys(tl: Timelines) -> pd.DataFrame:
         counts = per_key[tl.key_endpoint == e]
         ones = int(np.count_nonzero(counts == 1))
         total = int(counts.sum())
-        rows.append({
-            "endpoint": endpoint, "keys": int(counts.size), "one_hit_keys": ones,
-            "one_hit_key_share": ones / counts.size if counts.size else math.nan,
-            "requests": total, "one_hit_request_share": ones / total if total else math.nan,
-        })  # fmt: skip
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "keys": int(counts.size),
+                "one_hit_keys": ones,
+                "one_hit_key_share": ones / counts.size if counts.size else math.nan,
+                "requests": total,
+                "one_hit_request_share": ones / total if total else math.nan,
+            }
+        )
     return pd.DataFrame(rows, columns=list(ONE_HIT_COLUMNS))

@@ -25,11 +25,26 @@ from ttlreview.simulate import Detail, replay_detail
 from ttlreview.timeline import RESULT_CODES, Timelines
 
 REALITY_COLUMNS = (
-    "endpoint", "deployed_ttl_seconds", "requests", "predicted_hits", "predicted_hit_ratio",
-    "live_hits", "live_misses", "live_bypasses", "live_unknown", "live_hit_ratio",
-    "live_lookup_hit_ratio", "gap", "gap_bypass", "gap_cold_on_cached", "gap_expired_early",
-    "gap_other_miss", "gap_live_only_hits", "cold_misses_after_seen", "explanation",
-)  # fmt: skip
+    "endpoint",
+    "deployed_ttl_seconds",
+    "requests",
+    "predicted_hits",
+    "predicted_hit_ratio",
+    "live_hits",
+    "live_misses",
+    "live_bypasses",
+    "live_unknown",
+    "live_hit_ratio",
+    "live_lookup_hit_ratio",
+    "gap",
+    "gap_bypass",
+    "gap_cold_on_cached",
+    "gap_expired_early",
+    "gap_other_miss",
+    "gap_live_only_hits",
+    "cold_misses_after_seen",
+    "explanation",
+)
 
 
 def reality_check(tl: Timelines, detail: Detail | None = None) -> pd.DataFrame:
@@ -91,11 +106,13 @@ def explain(row: dict) -> str:
         return "the events carry no live results to compare with"
     parts = [
         ("bypassed the cache", row["gap_bypass"]),
-        ("cold misses on keys the model had cached (evictions or a Redis restart?)",
-         row["gap_cold_on_cached"]),
+        (
+            "cold misses on keys the model had cached (evictions or a Redis restart?)",
+            row["gap_cold_on_cached"],
+        ),
         ("expired earlier than modeled", row["gap_expired_early"]),
         ("other misses the model calls hits", row["gap_other_miss"]),
-    ]  # fmt: skip
+    ]
     text = (
         f"predicted {row['predicted_hit_ratio']:.1%} vs live {row['live_hit_ratio']:.1%} "
         f"at the deployed TTL: gap {row['gap'] * 100:+.1f} pp"

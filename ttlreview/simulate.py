@@ -36,15 +36,28 @@ import numpy as np
 from ttlreview.timeline import US, Timelines, build_timelines
 
 __all__ = [
-    "STATS", "US", "Detail", "build_timelines", "replay_detail", "replay_stats", "requests_within",
-]  # fmt: skip
+    "STATS",
+    "US",
+    "Detail",
+    "build_timelines",
+    "replay_detail",
+    "replay_stats",
+    "requests_within",
+]
 
 #: The counters ``replay_stats`` returns per TTL and cell, in this order. ``requests``
 #: excludes warm-up; ``fills`` and ``life_byte_seconds`` include it.
 STATS = (
-    "requests", "hits", "cold", "expired", "invalidation", "stale", "warmup", "fills",
+    "requests",
+    "hits",
+    "cold",
+    "expired",
+    "invalidation",
+    "stale",
+    "warmup",
+    "fills",
     "life_byte_seconds",
-)  # fmt: skip
+)
 _TAIL = 16  # chains left when the lock-step loop hands over to bisect
 _MAX_BLOCK_REQUESTS = 1 << 22
 
@@ -104,8 +117,14 @@ def _fills(tl: Timelines, blocks: _Blocks, ttl: int | np.ndarray) -> np.ndarray:
         blocks.bounds, np.split(front, cuts), np.split(stop, cuts), strict=True
     ):
         block = slice(lo, hi)
-        _follow(blocks.comp[block], tl.inv_gap[block], _at(ttl, block),
-                b_front - lo, b_stop - lo, fills[block])  # fmt: skip
+        _follow(
+            blocks.comp[block],
+            tl.inv_gap[block],
+            _at(ttl, block),
+            b_front - lo,
+            b_stop - lo,
+            fills[block],
+        )
     return fills
 
 

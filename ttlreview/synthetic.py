@@ -25,10 +25,14 @@ from ttlreview.events import normalize
 DAY = 86_400.0
 
 
-def key_names(endpoint: str, count: int) -> np.ndarray:
-    """``count`` stable hex key digests for an endpoint (rank 0 is the most popular)."""
+def key_names(endpoint: str, count: int, salt: int = 0) -> np.ndarray:
+    """``count`` stable hex key digests for an endpoint (rank 0 is the most popular); another
+    ``salt`` gives other names, so another set of keys falls in a sample."""
     return np.array(
-        [hashlib.sha1(f"{endpoint}:{rank}".encode()).hexdigest()[:16] for rank in range(count)],
+        [
+            hashlib.sha1(f"{salt}:{endpoint}:{rank}".encode()).hexdigest()[:16]
+            for rank in range(count)
+        ],
         dtype=object,
     )
 
@@ -43,7 +47,7 @@ def zipf_events(
     days: float = 7.0,
     start: float = 1_760_000_000.0,
     invalidations_per_day: float = 1.0,
-    changes_per_day: float = 24.0,
+    changes_per_day: float = 2.0,
     changed_key_share: float = 0.02,
     deployed_ttl: Mapping[str, float] | None = None,
     bypass_share: float = 0.01,
@@ -66,25 +70,38 @@ def zipf_events(
     counts = np.floor(np.cumsum(shares) / sum(shares) * requests).astype(int)
     frames = []
     for endpoint, n in zip(endpoints, np.diff(counts, prepend=0).tolist(), strict=True):
-        names = key_names(endpoint, keys)
+        names = key_names(endpoint, keys, salt=seed)
         weights = 1.0 / np.arange(1, keys + 1) ** exponent
         ranks = rng.choice(keys, size=n, p=weights / weights.sum())
         ts = start + np.sort(rng.uniform(0, duration, n))
         size = size_of.get(endpoint, 1000) * rng.uniform(0.5, 1.5, keys)
-        frames.append(pd.DataFrame({
-            "ts": ts, "endpoint": endpoint, "key": names[ranks], "event": "request",
-            "size": np.rint(size[ranks]), "ttl": ttl.get(endpoint, 3600.0),
-        }))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ts": ts,
+                    "endpoint": endpoint,
+                    "key": names[ranks],
+                    "event": "request",
+                    "size": np.rint(size[ranks]),
+                    "ttl": ttl.get(endpoint, 3600.0),
+                }
+            )
+        )
         n_inv = rng.poisson(invalidations_per_day * days)
         n_chg = rng.poisson(changes_per_day * days)
         changed = names[rng.choice(keys, size=max(1, int(keys * changed_key_share)), replace=False)]
         n_key_chg = rng.poisson(changes_per_day * days)
-        frames.append(pd.DataFrame({
-            "ts": start + np.concatenate([rng.uniform(0, duration, n_inv + n_chg + n_key_chg)]),
-            "endpoint": endpoint,
-            "key": ["*"] * (n_inv + n_chg) + list(rng.choice(changed, size=n_key_chg)),
-            "event": ["invalidate"] * n_inv + ["change"] * (n_chg + n_key_chg),
-        }))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ts": start
+                    + np.concatenate([rng.uniform(0, duration, n_inv + n_chg + n_key_chg)]),
+                    "endpoint": endpoint,
+                    "key": ["*"] * (n_inv + n_chg) + list(rng.choice(changed, size=n_key_chg)),
+                    "event": ["invalidate"] * n_inv + ["change"] * (n_chg + n_key_chg),
+                }
+            )
+        )
     events = normalize(pd.concat(frames, ignore_index=True))
     return _with_results(events, rng, bypass_share, eviction_share)
 

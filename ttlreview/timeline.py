@@ -46,7 +46,7 @@ class Timelines:
 
     start: float
     window_seconds: float
-    rate: float
+    rate: dict[str, float]
     groups: int
     endpoints: tuple[str, ...]
     deployed_ttl: dict[str, float]
@@ -97,7 +97,9 @@ def build_timelines(
 
     ``groups`` sub-samples split the hash space for confidence intervals;
     ``deployed_ttl`` (seconds per endpoint) overrides the TTL the events report,
-    ``default_sizes`` the entry size used where the events carry none.
+    ``default_sizes`` the entry size used where the events carry none. ``rate`` is, per
+    endpoint, the smallest sampling rate of its events (``events.consistent_sample``
+    makes every key's timeline whole at that rate).
     """
     if groups < 2:
         raise ValueError("at least 2 sub-sample groups are needed for a confidence interval")
@@ -106,7 +108,6 @@ def build_timelines(
     window = max(float(ts.max()) - start, 1e-6) if ts.size else 1e-6
     is_req = (events["event"] == "request").to_numpy()
     req = events.loc[is_req]
-    rate = float(req["rate"].min()) if len(req) else 1.0
 
     ep_codes, ep_names = pd.factorize(events["endpoint"], sort=True)
     endpoints = tuple(str(e) for e in ep_names)
@@ -131,6 +132,8 @@ def build_timelines(
     req_ep_sorted = req_ep[order]
 
     deployed = _deployed_ttls(req, endpoints, deployed_ttl)
+    lowest = events.groupby("endpoint")["rate"].min()
+    rate = {name: float(lowest.get(name, 1.0)) for name in endpoints}
     ttl_field = req["ttl"].to_numpy()[order]
     if deployed_ttl:
         ttl_field = np.full(ttl_field.size, np.nan)
@@ -140,10 +143,21 @@ def build_timelines(
 
     size = _entry_sizes(req["size"].to_numpy()[order], kid, key_endpoint, endpoints, default_sizes)
 
-    inv_gap, has_inv = _next_gap(events, "invalidate", ep_codes, start, kid, t, req_ep_sorted,
-                                 key_endpoint, key_name, endpoints)  # fmt: skip
-    chg_gap, has_chg = _next_gap(events, "change", ep_codes, start, kid, t, req_ep_sorted,
-                                 key_endpoint, key_name, endpoints)  # fmt: skip
+    inv_gap, has_inv = _next_gap(
+        events,
+        "invalidate",
+        ep_codes,
+        start,
+        kid,
+        t,
+        req_ep_sorted,
+        key_endpoint,
+        key_name,
+        endpoints,
+    )
+    chg_gap, has_chg = _next_gap(
+        events, "change", ep_codes, start, kid, t, req_ep_sorted, key_endpoint, key_name, endpoints
+    )
 
     dt = np.empty(t.size, dtype=np.int64)
     dt[1:] = t[1:] - t[:-1]
@@ -158,15 +172,34 @@ def build_timelines(
     for name, code in RESULT_CODES.items():
         result[results == name] = code
     return Timelines(
-        start=start, window_seconds=window, rate=rate, groups=groups, endpoints=endpoints,
-        deployed_ttl=deployed, key_endpoint=key_endpoint, key_name=key_name,
-        key_hash=key_hash, key_start=key_start, key_stop=key_stop, t=t, kid=kid,
+        start=start,
+        window_seconds=window,
+        rate=rate,
+        groups=groups,
+        endpoints=endpoints,
+        deployed_ttl=deployed,
+        key_endpoint=key_endpoint,
+        key_name=key_name,
+        key_hash=key_hash,
+        key_start=key_start,
+        key_stop=key_stop,
+        t=t,
+        kid=kid,
         row=np.flatnonzero(is_req)[order],
-        is_first=is_first, inv_gap=inv_gap, chg_gap=chg_gap, chg_epoch=chg_epoch, dt=dt,
-        sure_miss=sure_miss, ttl_us=ttl_us, size=size,
-        cell=req_ep_sorted * groups + key_group[kid], result=result,
-        reason=req["reason"].to_numpy()[order], has_changes=has_chg, has_invalidations=has_inv,
-    )  # fmt: skip
+        is_first=is_first,
+        inv_gap=inv_gap,
+        chg_gap=chg_gap,
+        chg_epoch=chg_epoch,
+        dt=dt,
+        sure_miss=sure_miss,
+        ttl_us=ttl_us,
+        size=size,
+        cell=req_ep_sorted * groups + key_group[kid],
+        result=result,
+        reason=req["reason"].to_numpy()[order],
+        has_changes=has_chg,
+        has_invalidations=has_inv,
+    )
 
 
 def _change_epochs(chg_gap: np.ndarray, dt: np.ndarray, is_first: np.ndarray) -> np.ndarray:
