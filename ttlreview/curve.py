@@ -121,6 +121,8 @@ def interval(ratio: float, se: float, quantile: float) -> tuple[float, float]:
     """
     if not (se == se and ratio == ratio):
         return math.nan, math.nan
+    if se == 0:
+        return ratio, ratio
     if not 0 < ratio < 1:
         return max(0.0, ratio - quantile * se), min(1.0, ratio + quantile * se)
     center = math.log(ratio / (1 - ratio))

@@ -1,7 +1,8 @@
 """A slow, obvious cache-aside simulator: the oracle the vectorized replay is checked against.
 
 One dict of entries, events applied one by one in time order (at equal times,
-invalidations and changes before requests).
+invalidations and changes before requests), times in integer microseconds as the
+replay resolves them.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ ORDER = {"invalidate": 0, "change": 0, "request": 1}
 
 def reference(events: pd.DataFrame, ttl: float) -> dict[str, Counter[str]]:
     """Per endpoint: requests, hits, cold, expired, invalidation, stale, warmup."""
-    rows = sorted(
-        zip(events["ts"], events["event"].map(ORDER), range(len(events)), strict=True),
-    )
-    start = float(events["ts"].min())
-    entries: dict[tuple[str, str], dict[str, float | bool]] = {}
+    micros = [round(t * 1_000_000) for t in events["ts"]]
+    rows = sorted(zip(micros, events["event"].map(ORDER), range(len(events)), strict=True))
+    start = min(micros)
+    ttl = round(ttl * 1_000_000)
+    entries: dict[tuple[str, str], dict[str, int | bool]] = {}
     seen: set[tuple[str, str]] = set()
     out: dict[str, Counter[str]] = {}
     for ts, _, i in rows:
@@ -54,5 +55,5 @@ def reference(events: pd.DataFrame, ttl: float) -> dict[str, Counter[str]]:
             killed = not entry["alive"] and entry["killed_at"] < entry["fill"] + ttl
             counts["invalidation" if killed else "expired"] += 1
         seen.add(k)
-        entries[k] = {"fill": ts, "alive": True, "changed": False, "killed_at": 0.0}
+        entries[k] = {"fill": ts, "alive": True, "changed": False, "killed_at": 0}
     return out
