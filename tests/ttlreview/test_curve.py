@@ -89,8 +89,8 @@ def test_sampled_estimate_is_within_its_interval_of_the_unsampled_answer() -> No
     inside = (sample["hit_ratio_low"] <= truth["hit_ratio"]) & (
         truth["hit_ratio"] <= sample["hit_ratio_high"]
     )
-    assert inside.all(), pd.concat([truth["hit_ratio"], sample[["hit_ratio_low", "hit_ratio_high"]]],
-                                   axis=1)  # fmt: skip
+    bounds = sample[["hit_ratio_low", "hit_ratio_high"]]
+    assert inside.all(), pd.concat([truth["hit_ratio"], bounds], axis=1)
 
 
 @pytest.mark.slow
