@@ -20,7 +20,7 @@ traffic (see docs/ttl-review.md for its measured coverage).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from statistics import NormalDist
 
 import numpy as np
@@ -131,7 +131,7 @@ def interval(ratio: float, se: float, quantile: float) -> tuple[float, float]:
 
 
 def compute_curve(
-    tl: Timelines, stats: np.ndarray, ttls: list[float], level: float = 0.95
+    tl: Timelines, stats: np.ndarray, ttls: Sequence[float], level: float = 0.95
 ) -> pd.DataFrame:
     """One row per endpoint and TTL with ``CURVE_COLUMNS`` then the rest of ``CI_COLUMNS``."""
     col = {name: i for i, name in enumerate(STATS)}

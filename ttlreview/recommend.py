@@ -125,8 +125,10 @@ def recommend(
         options[name], choice[name] = sub[ok | (sub.index == pick)], pick
         better = sub["hit_ratio"] > sub.at[pick, "hit_ratio"] + budgets.tolerance
         if (better & ~ok).any():
-            stale = better & (sub["stale_ratio"] > budgets.staleness)
-            limited[name] = "staleness" if stale.any() else "memory"
+            # what stops the next better TTL (the shortest of them)
+            first = sub.index[better & ~ok][0]
+            too_stale = sub.at[first, "stale_ratio"] > budgets.staleness
+            limited[name] = "staleness" if too_stale else "memory"
         else:
             limited[name] = ""
     if budgets.memory_scope == "total":

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from ttlreview.synthetic import zipf_events
 from ttlreview.timeline import build_timelines
 
 
-def _curve(events: pd.DataFrame, ttls: list[float], **kw: object) -> pd.DataFrame:
+def _curve(events: pd.DataFrame, ttls: Sequence[float], **kw: object) -> pd.DataFrame:
     tl = build_timelines(events, **kw)  # type: ignore[arg-type]
     return compute_curve(tl, replay_stats(tl, ttls), ttls)
 
@@ -76,7 +77,7 @@ def test_unsampled_trace_has_an_exact_answer() -> None:
     assert (curve["hit_ratio_high"] == curve["hit_ratio"]).all()
 
 
-def _truth_and_sample(seed: int, rate: float, ttls: list[float]) -> tuple[pd.DataFrame, ...]:
+def _truth_and_sample(seed: int, rate: float, ttls: Sequence[float]) -> tuple[pd.DataFrame, ...]:
     events = zipf_events(120_000, 30_000, exponent=0.5, seed=seed, endpoints=("valuation",))
     return _curve(events, ttls), _curve(sample_events(events, rate), ttls)
 

@@ -16,16 +16,27 @@ from ttlreview.trace import TRACE_COLUMNS, read_trace, write_trace
 
 
 def test_normalize_types_sorts_and_rejects_bad_input() -> None:
-    frame = normalize(pd.DataFrame({"ts": ["5", "1"], "endpoint": ["areas"] * 2,
-                                    "key": ["b", "a"], "event": ["request"] * 2}))  # fmt: skip
+    frame = normalize(
+        pd.DataFrame(
+            {
+                "ts": ["5", "1"],
+                "endpoint": ["areas"] * 2,
+                "key": ["b", "a"],
+                "event": ["request"] * 2,
+            }
+        )
+    )
     assert frame["ts"].tolist() == [1.0, 5.0]
     assert frame["result"].tolist() == ["", ""]
     assert frame["size"].isna().all() and frame["rate"].tolist() == [1.0, 1.0]
     with pytest.raises(EventError, match="unknown event"):
         normalize(pd.DataFrame({"ts": [1], "endpoint": ["a"], "key": ["k"], "event": ["get"]}))
     with pytest.raises(EventError, match="rate"):
-        normalize(pd.DataFrame({"ts": [1], "endpoint": ["a"], "key": ["k"],
-                                "event": ["request"], "rate": [0]}))  # fmt: skip
+        normalize(
+            pd.DataFrame(
+                {"ts": [1], "endpoint": ["a"], "key": ["k"], "event": ["request"], "rate": [0]}
+            )
+        )
 
 
 def test_sample_events_keeps_whole_keys_and_all_star_events() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,8 +47,16 @@ def _totals(events: pd.DataFrame, ttls: list[float]) -> list[dict[str, float]]:
 
 def test_every_class_on_a_hand_computed_timeline() -> None:
     (got,) = _totals(make_events(TIMELINE), [100])
-    expected = {"requests": 10, "hits": 4, "cold": 1, "expired": 2, "invalidation": 3,
-                "stale": 2, "warmup": 1, "fills": 7}  # fmt: skip
+    expected = {
+        "requests": 10,
+        "hits": 4,
+        "cold": 1,
+        "expired": 2,
+        "invalidation": 3,
+        "stale": 2,
+        "warmup": 1,
+        "fills": 7,
+    }
     assert {k: got[k] for k in expected} == expected
 
 
@@ -69,20 +79,28 @@ def test_warm_up_depends_on_the_ttl() -> None:
 
 
 def test_same_instant_invalidation_and_change_come_before_the_request() -> None:
-    events = make_events([
-        (0, "w", "request"), (10, "k", "request"), (20, "k", "invalidate"), (20, "k", "request"),
-        (30, "k", "change"), (30, "k", "request"), (40, "k", "request"),
-    ])  # fmt: skip
+    events = make_events(
+        [
+            (0, "w", "request"),
+            (10, "k", "request"),
+            (20, "k", "invalidate"),
+            (20, "k", "request"),
+            (30, "k", "change"),
+            (30, "k", "request"),
+            (40, "k", "request"),
+        ]
+    )
     (got,) = _totals(events, [50])
-    # 20: the invalidation at 20 empties the entry first -> miss; 30: the change at 30 happened
-    # before the fill at 30, so that entry is fresh... but 30 < 20 + 50 means 30 is a hit on the
-    # entry filled at 20 -> stale (changed at 30, in (20, 30]); 40: hit on it too, also stale.
+    # 20: the invalidation at 20 empties the entry first -> invalidation miss, fill at 20;
+    # 30: hit on the entry filled at 20, whose data changed at 30, in (20, 30] -> stale;
+    # 40: hit on the same entry, stale too.
     assert (got["invalidation"], got["hits"], got["stale"]) == (1, 2, 2)
 
 
 def test_change_at_the_fill_instant_is_seen_by_the_fill() -> None:
-    events = make_events([(0, "k", "request"), (100, "k", "change"), (100, "k", "request"),
-                          (120, "k", "request")])  # fmt: skip
+    events = make_events(
+        [(0, "k", "request"), (100, "k", "change"), (100, "k", "request"), (120, "k", "request")]
+    )
     (got,) = _totals(events, [50])
     assert (got["expired"], got["hits"], got["stale"]) == (1, 1, 0)
 
@@ -99,17 +117,28 @@ def test_entries_live_the_ttl_their_filling_request_reported() -> None:
 
 
 def test_endpoint_wide_events_touch_only_their_endpoint() -> None:
-    events = pd.concat([
-        make_events([(0, "k", "request"), (20, "k", "request")]),
-        make_events([(0, "k", "request"), (10, "*", "invalidate"), (15, "*", "change"),
-                     (20, "k", "request")], endpoint="valuation"),
-    ])  # fmt: skip
+    events = pd.concat(
+        [
+            make_events([(0, "k", "request"), (20, "k", "request")]),
+            make_events(
+                [
+                    (0, "k", "request"),
+                    (10, "*", "invalidate"),
+                    (15, "*", "change"),
+                    (20, "k", "request"),
+                ],
+                endpoint="valuation",
+            ),
+        ]
+    )
     from ttlreview.events import normalize
 
     tl = build_timelines(normalize(events), groups=2)
     stats = replay_stats(tl, [100])[0]
-    per_ep = {e: dict(zip(STATS, stats[i * 2 : i * 2 + 2].sum(axis=0), strict=True))
-              for i, e in enumerate(tl.endpoints)}  # fmt: skip
+    per_ep = {
+        e: dict(zip(STATS, stats[i * 2 : i * 2 + 2].sum(axis=0), strict=True))
+        for i, e in enumerate(tl.endpoints)
+    }
     assert per_ep["areas"]["hits"] == 1 and per_ep["areas"]["stale"] == 0
     assert per_ep["valuation"]["hits"] == 0 and per_ep["valuation"]["invalidation"] == 1
 
@@ -160,7 +189,7 @@ def test_replay_matches_the_reference_simulator(events: pd.DataFrame) -> None:
         expected = reference(events, ttl)
         for e, endpoint in enumerate(tl.endpoints):
             got = dict(zip(STATS, stats[n, e * 2 : e * 2 + 2].sum(axis=0), strict=True))
-            want = expected.get(endpoint, {})
+            want: Mapping[str, int] = expected.get(endpoint, {})
             assert {k: got[k] for k in COUNTERS} == {k: want.get(k, 0) for k in COUNTERS}, (
                 endpoint,
                 ttl,
@@ -173,10 +202,12 @@ def test_lock_step_and_bisect_paths_agree(tail: int, monkeypatch: pytest.MonkeyP
     n = 20_000
     keys = rng.zipf(1.3, n) % 300
     events = make_events(
-        [(float(t), f"k{k}", "request") for t, k in zip(np.sort(rng.uniform(0, 5e4, n)), keys,
-                                                         strict=True)]
+        [
+            (float(t), f"k{k}", "request")
+            for t, k in zip(np.sort(rng.uniform(0, 5e4, n)), keys, strict=True)
+        ]
         + [(float(t), "*", "invalidate") for t in rng.uniform(0, 5e4, 5)]
-    )  # fmt: skip
+    )
     tl = build_timelines(events)
     baseline = replay_stats(tl, [10, 100, 1000])
     monkeypatch.setattr(simulate, "_TAIL", tail)
