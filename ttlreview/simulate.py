@@ -167,19 +167,34 @@ def _stale(tl: Timelines, fills: np.ndarray) -> np.ndarray:
     return tl.chg_epoch > seen
 
 
-def _classify(tl: Timelines, fills: np.ndarray, ttl: int | np.ndarray) -> tuple[np.ndarray, ...]:
-    """Fill indices and, for each, whether it is warm-up, cold, or an invalidation miss."""
-    idx = np.flatnonzero(fills)
-    first = tl.is_first[idx]
-    ttl_f = _at(ttl, idx)
-    warm = first & (tl.t[idx] < ttl_f)
-    cold = first & ~warm
-    inval = np.zeros(idx.size, dtype=bool)
-    if tl.has_invalidations and idx.size > 1:
-        prev = idx[:-1]
-        inval[1:] = ~first[1:] & (tl.inv_gap[prev] < _at(ttl, prev))
-    life = np.minimum(np.minimum(tl.inv_gap[idx], ttl_f), int(tl.window_seconds * US))
-    return idx, warm, cold, inval, life
+class _Fills:
+    """The fills of one replay and, for each, how its miss counts and what its entry holds."""
+
+    EXPIRED, COLD, WARM, INVALIDATED = 0, 1, 2, 3
+
+    def __init__(self, tl: Timelines, fills: np.ndarray, ttl: int | np.ndarray) -> None:
+        idx = np.flatnonzero(fills)
+        first = tl.is_first[idx]
+        ttl_f = _at(ttl, idx)
+        gap = tl.inv_gap[idx]
+        warm = first & (tl.t[idx] < ttl_f)
+        # 0 expired, 1 cold (first of its key), 2 warm-up (first, inside [start, start + ttl))
+        kind = first.view(np.int8) + warm.view(np.int8)
+        if tl.has_invalidations and idx.size > 1:
+            # the fill before is this key's previous entry: did an invalidation end it early?
+            ttl_prev = ttl_f[:-1] if isinstance(ttl_f, np.ndarray) else ttl_f
+            kind[1:][~first[1:] & (gap[:-1] < ttl_prev)] = self.INVALIDATED
+        self.idx, self.kind = idx, kind
+        self.cell = tl.cell[idx]
+        self.life = np.minimum(np.minimum(gap, ttl_f), int(tl.window_seconds * US))
+
+    def stale_hits(self, tl: Timelines) -> np.ndarray:
+        """Per fill, how many of the hits it served came after its data changed: the rows up
+        to the next fill, past the end of the fill's change epoch."""
+        nxt = np.empty_like(self.idx)
+        nxt[:-1] = self.idx[1:]
+        nxt[-1:] = tl.requests
+        return np.maximum(nxt - tl.epoch_end[self.idx], 0)
 
 
 def replay_stats(
@@ -199,24 +214,21 @@ def replay_stats(
     blocks = _Blocks(tl, max(ttls_us))
     total = np.bincount(tl.cell, minlength=cells)
     for n, ttl in enumerate(ttls_us):
-        fills = _fills(tl, blocks, ttl)
-        idx, warm, cold, inval, life = _classify(tl, fills, ttl)
-        fcell = tl.cell[idx]
-        nfill = np.bincount(fcell, minlength=cells)
-        nwarm = np.bincount(fcell[warm], minlength=cells)
-        ncold = np.bincount(fcell[cold], minlength=cells)
-        ninval = np.bincount(fcell[inval], minlength=cells)
-        stale = _stale(tl, fills)
+        f = _Fills(tl, _fills(tl, blocks, ttl), ttl)
+        by_kind = np.bincount(f.cell * 4 + f.kind, minlength=cells * 4).reshape(cells, 4)
+        expired, cold, warm, inval = (by_kind[:, k] for k in range(4))
+        nfill = by_kind.sum(axis=1)
         row = out[n]
-        row[:, 0] = total - nwarm
+        row[:, 0] = total - warm
         row[:, 1] = total - nfill
-        row[:, 2] = ncold
-        row[:, 3] = nfill - nwarm - ncold - ninval
-        row[:, 4] = ninval
-        row[:, 5] = np.bincount(tl.cell[stale], minlength=cells)
-        row[:, 6] = nwarm
+        row[:, 2] = cold
+        row[:, 3] = expired
+        row[:, 4] = inval
+        if tl.has_changes:
+            row[:, 5] = np.bincount(f.cell, weights=f.stale_hits(tl), minlength=cells)
+        row[:, 6] = warm
         row[:, 7] = nfill
-        row[:, 8] = np.bincount(fcell, weights=tl.size[idx] * life / US, minlength=cells)
+        row[:, 8] = np.bincount(f.cell, weights=tl.size[f.idx] * f.life, minlength=cells) / US
         if progress is not None:
             progress(tl.requests)
     return out
@@ -227,12 +239,9 @@ def replay_detail(tl: Timelines, ttl_us: int | np.ndarray) -> Detail:
     each entry then lives the TTL its filling request reported)."""
     blocks = _Blocks(tl, int(np.max(ttl_us)) if np.size(ttl_us) else 0)
     fills = _fills(tl, blocks, ttl_us)
-    idx, warm, cold, inval, _ = _classify(tl, fills, ttl_us)
+    f = _Fills(tl, fills, ttl_us)
     kind = np.zeros(tl.requests, dtype=np.int8)
-    kind[idx] = 2
-    kind[idx[cold]] = 1
-    kind[idx[inval]] = 3
-    kind[idx[warm]] = 4
+    kind[f.idx] = np.array([2, 1, 4, 3], dtype=np.int8)[f.kind]
     return Detail(fill=fills, kind=kind, stale=_stale(tl, fills))
 
 

@@ -64,6 +64,7 @@ class Timelines:
     inv_gap: np.ndarray
     chg_gap: np.ndarray
     chg_epoch: np.ndarray
+    epoch_end: np.ndarray
     dt: np.ndarray
     sure_miss: np.ndarray
     ttl_us: np.ndarray
@@ -190,6 +191,7 @@ def build_timelines(
         inv_gap=inv_gap,
         chg_gap=chg_gap,
         chg_epoch=chg_epoch,
+        epoch_end=np.searchsorted(chg_epoch, chg_epoch, "right"),
         dt=dt,
         sure_miss=sure_miss,
         ttl_us=ttl_us,
