@@ -92,20 +92,11 @@ def endpoint_figure(curve: pd.DataFrame, rec: pd.Series | None, endpoint: str) -
     )
     deployed = sub[sub["deployed"]]
     if len(deployed):
-        fig.add_vline(
-            x=float(deployed["ttl_seconds"].iloc[0]),
-            line={"color": "#555", "dash": "dash"},
-            annotation_text=f"deployed {fmt_ttl(float(deployed['ttl_seconds'].iloc[0]))}",
-            annotation_position="top left",
-        )
+        value = float(deployed["ttl_seconds"].iloc[0])
+        _mark(fig, value, f"deployed {fmt_ttl(value)}", {"color": "#555", "dash": "dash"}, 1.06)
     if rec is not None:
         value = float(rec["recommended_ttl_seconds"])
-        fig.add_vline(
-            x=value,
-            line={"color": "#2ca02c", "width": 3},
-            annotation_text=f"recommended {fmt_ttl(value)}",
-            annotation_position="bottom right",
-        )
+        _mark(fig, value, f"recommended {fmt_ttl(value)}", {"color": "#2ca02c", "width": 3}, 1.0)
         knee = rec.get("knee_ttl_seconds", math.nan)
         if knee == knee:
             at = sub[sub["ttl_seconds"] == knee]["hit_ratio"]
@@ -128,6 +119,21 @@ def endpoint_figure(curve: pd.DataFrame, rec: pd.Series | None, endpoint: str) -
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
+
+
+def _mark(fig: go.Figure, ttl: float, text: str, line: dict[str, object], y: float) -> None:
+    """A vertical line at ``ttl`` with a label above the plot. The line is in data units;
+    an annotation on a log axis takes log10 of them."""
+    fig.add_vline(x=ttl, line=line)
+    fig.add_annotation(
+        x=math.log10(ttl),
+        y=y,
+        yref="paper",
+        text=text,
+        showarrow=False,
+        yanchor="bottom",
+        font={"color": str(line["color"])},
+    )
 
 
 def render_html(review: Review) -> str:

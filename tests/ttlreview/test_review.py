@@ -141,3 +141,33 @@ def test_load_review_of_an_empty_folder_fails(tmp_path: Path) -> None:
 def test_default_deployed_ttls_mirror_the_service_settings() -> None:
     config = pytest.importorskip("service.config")
     assert dict(DEFAULT_DEPLOYED_TTL) == dict(config.DEFAULT_TTL)
+
+
+def test_figure_marks_deployed_recommended_and_knee_where_they_are() -> None:
+    import math
+
+    from ttlreview.html import endpoint_figure
+
+    ttls = [30, 300, 3600, 86400]
+    curve = pd.DataFrame(
+        {
+            "endpoint": "areas",
+            "ttl_seconds": ttls,
+            "hit_ratio": [0.2, 0.8, 0.9, 0.95],
+            "hit_ratio_low": [0.1, 0.7, 0.85, 0.9],
+            "hit_ratio_high": [0.3, 0.85, 0.95, 0.97],
+            "stale_ratio": [0, 0, 0.001, 0.01],
+            "est_memory_bytes": [1e3, 1e4, 1e5, 1e6],
+            "backend_per_second": [8, 2, 1, 0.5],
+            "deployed": [False, False, True, False],
+        }
+    )
+    rec = pd.Series({"recommended_ttl_seconds": 300.0, "knee_ttl_seconds": 300.0})
+    fig = endpoint_figure(curve, rec, "areas")
+    # on a log axis, lines take data units and annotations log10 of them
+    assert sorted(shape.x0 for shape in fig.layout.shapes) == [300, 3600]
+    assert sorted(a.x for a in fig.layout.annotations) == pytest.approx(
+        [math.log10(300), math.log10(3600)]
+    )
+    knee = [trace for trace in fig.data if (trace.name or "").startswith("knee")]
+    assert list(knee[0].x) == [300.0] and list(knee[0].y) == [0.8]
