@@ -136,8 +136,9 @@ def build_timelines(
     lowest = events.groupby("endpoint")["rate"].min()
     rate = {name: float(lowest.get(name, 1.0)) for name in endpoints}
     ttl_field = req["ttl"].to_numpy()[order]
-    if deployed_ttl:
-        ttl_field = np.full(ttl_field.size, np.nan)
+    for name in deployed_ttl or {}:
+        if name in endpoints:  # an override replaces what that endpoint's events report
+            ttl_field = np.where(req_ep_sorted == endpoints.index(name), np.nan, ttl_field)
     ep_ttl = np.array([deployed[e] for e in endpoints] or [FALLBACK_TTL], dtype=np.float64)
     ttl_s = np.where(np.isnan(ttl_field), ep_ttl[req_ep_sorted], ttl_field)
     ttl_us = np.rint(ttl_s * US).astype(np.int64)

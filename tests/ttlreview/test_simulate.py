@@ -214,3 +214,22 @@ def test_lock_step_and_bisect_paths_agree(tail: int, monkeypatch: pytest.MonkeyP
     assert np.array_equal(replay_stats(tl, [10, 100, 1000]), baseline)
     monkeypatch.setattr(simulate, "_MAX_BLOCK_REQUESTS", 1000)  # many blocks
     assert np.array_equal(replay_stats(tl, [10, 100, 1000]), baseline)
+
+
+def test_deployed_ttl_override_replaces_only_its_endpoint() -> None:
+    from ttlreview.events import normalize
+
+    events = normalize(
+        pd.concat(
+            [
+                make_events([(0, "k", "request"), (50, "k", "request")], ttl=[10, 10]),
+                make_events(
+                    [(0, "k", "request"), (50, "k", "request")], endpoint="valuation", ttl=[10, 10]
+                ),
+            ]
+        )
+    )
+    tl = build_timelines(events, deployed_ttl={"valuation": 100})
+    assert tl.deployed_ttl == {"areas": 10.0, "valuation": 100.0}
+    by_ep = dict(zip(tl.key_endpoint[tl.kid].tolist(), (tl.ttl_us // US).tolist(), strict=True))
+    assert by_ep == {tl.endpoints.index("areas"): 10, tl.endpoints.index("valuation"): 100}
