@@ -177,3 +177,12 @@ def test_cli_export_to_a_file_and_unreachable_redis(
         )
         == 2
     )
+
+
+def test_review_of_an_empty_stream_says_there_is_nothing(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["review", "--redis-url", redis_server.url, "--out", str(tmp_path)])
+    assert status == 2
+    assert "no requests" in capsys.readouterr().err
+    assert not (tmp_path / "ttl_curve.csv").exists()
