@@ -169,10 +169,9 @@ def build_timelines(
     sure_miss[1:] |= inv_gap[:-1] <= dt[1:]
     chg_epoch = _change_epochs(chg_gap, dt, is_first)
 
-    results = req["result"].to_numpy()[order]
-    result = np.full(results.size, -1, dtype=np.int8)
-    for name, code in RESULT_CODES.items():
-        result[results == name] = code
+    codes, names = pd.factorize(req["result"])
+    lookup = np.array([RESULT_CODES.get(str(n), -1) for n in names] + [-1], dtype=np.int8)
+    result = lookup[codes[order]]
     return Timelines(
         start=start,
         window_seconds=window,
