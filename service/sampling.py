@@ -29,14 +29,18 @@ if TYPE_CHECKING:
 _SCALE = float(2**64)
 
 
-def key_hash(endpoint: str, digest: str) -> float:
-    """Where a key falls in [0, 1): the sampling decision and the sub-sample it belongs to."""
+def key_hash(endpoint: str, digest: str) -> int:
+    """The 64-bit hash of one key: BLAKE2b (8 bytes) of `endpoint:digest`, big-endian.
+
+    ttlreview reads the same hash to re-sample traces and split them into sub-samples.
+    """
     raw = hashlib.blake2b(f"{endpoint}:{digest}".encode(), digest_size=8).digest()
-    return int.from_bytes(raw, "big") / _SCALE
+    return int.from_bytes(raw, "big")
 
 
 def is_sampled(endpoint: str, digest: str, rate: float) -> bool:
-    return rate >= 1.0 or (rate > 0.0 and key_hash(endpoint, digest) < rate)
+    """Whether every event of this key is kept: its hash, as a share of 2**64, is below `rate`."""
+    return rate >= 1.0 or (rate > 0.0 and key_hash(endpoint, digest) / _SCALE < rate)
 
 
 class Sampler:

@@ -162,6 +162,18 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The `cachewatch ttl-review` and `cachewatch ttl-export` options (cachewatch/cli.py)."""
+    if command == "ttl-export":
+        add_export_arguments(parser)
+    else:
+        add_review_arguments(parser)
+
+
+def run(args: argparse.Namespace, command: str) -> int:
+    return run_export(args) if command == "ttl-export" else run_review(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m ttlreview review|export ...``."""
     parser = argparse.ArgumentParser(prog="python -m ttlreview")

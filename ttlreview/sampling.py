@@ -2,8 +2,9 @@
 
 A key is sampled iff its hash, read as a fraction of 2**64, is below the rate, so
 every request of a sampled key is kept and the sampled keys are a uniform random
-subset of all keys. The service writes events with this very formula; the review
-re-applies it to make a trace sampled at several rates consistent.
+subset of all keys. `key_hash` and `is_sampled` are the service's own
+(service/sampling.py); the review re-applies them to make a trace sampled at
+several rates consistent.
 
     >>> key_hash("valuation", "ab12")
     11074123793664576186
@@ -24,23 +25,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from service.sampling import is_sampled, key_hash
+
+__all__ = ["is_sampled", "key_hash", "key_hashes", "subsample_group"]
+
 _SCALE = float(2**64)
-
-
-def key_hash(endpoint: str, key: str) -> int:
-    """The 64-bit hash of one cache key: blake2b of ``f"{endpoint}:{key}"``, 8-byte digest.
-
-    The service's event sampler implements this same formula; change both or neither.
-    """
-    return int(hashlib.blake2b(f"{endpoint}:{key}".encode(), digest_size=8).hexdigest(), 16)
-
-
-def is_sampled(endpoint: str, key: str, rate: float) -> bool:
-    """Whether every event of this key belongs to a sample taken at ``rate`` (0 < rate <= 1).
-
-    ``key_hash(endpoint, key) / 2**64 < rate``: the service's sampler uses the same test.
-    """
-    return key_hash(endpoint, key) / 2**64 < rate
 
 
 def subsample_group(hash_value: int, groups: int) -> int:
