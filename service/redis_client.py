@@ -120,7 +120,6 @@ def _timeouts(settings: Settings) -> dict[str, Any]:
     return {
         "socket_timeout": settings.redis_socket_timeout,
         "socket_connect_timeout": settings.redis_connect_timeout,
-        "retry_on_timeout": False,
         "health_check_interval": 0,
     }
 
@@ -191,17 +190,13 @@ class LazyCluster:
         return getattr(self.cluster, name)
 
 
-def _cluster_members(text: str) -> list[str]:
-    """Every node (`host:port`) of a `CLUSTER NODES` reply, failed ones included."""
-    names = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 3 or "noaddr" in parts[2].split(","):
-            continue
-        address = parts[1].split("@", 1)[0]
-        if address and not address.startswith(":"):
-            names.append(address)
-    return names
+def _cluster_members(reply: dict[str, dict[str, Any]]) -> list[str]:
+    """Every node (`host:port`) of a parsed `CLUSTER NODES` reply, failed ones included."""
+    return [
+        address
+        for address, node in reply.items()
+        if address and not address.startswith(":") and "noaddr" not in node.get("flags", "")
+    ]
 
 
 def _cluster(settings: Settings) -> Topology:
@@ -229,8 +224,7 @@ def _cluster(settings: Settings) -> Topology:
                 reply = node_clients.get(name).execute_command("CLUSTER NODES")
             except rexc.RedisError:
                 continue
-            text = reply.decode() if isinstance(reply, bytes) else str(reply)
-            members = _cluster_members(text)
+            members = _cluster_members(reply)
             if members:
                 known = members
                 break
