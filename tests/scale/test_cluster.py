@@ -134,7 +134,7 @@ def test_events_stream_works(on_cluster: Callable[..., Any], clean: RedisCluster
     client.delete("/api/admin/cache/areas", headers=AUTH)
     reader = redis.cluster.RedisCluster(host="127.0.0.1", port=clean.servers[0].port)
     try:
-        events = reader.xrange(EVENTS_STREAM)
+        events: Any = reader.xrange(EVENTS_STREAM)
     finally:
         reader.close()
     kinds = [(e[b"event"], e.get(b"result")) for _, e in events]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -131,7 +132,7 @@ def test_sentinel_failover_under_load(sentinels: SentinelServers, traffic: list[
         # cold keys after the switch: a hit proves its entry was written, so on the new primary
         fresh = [service.url + valuation_path(q) for q in _queries(service, 10, skip=30)]
         for url in fresh:
-            wait_until(lambda url=url: _until_hit(url), 20, f"a hit on {url}")
+            wait_until(functools.partial(_until_hit, url), 20, f"a hit on {url}")
         wait_until(
             lambda: {r[3] for r in load.since(switched_at)[-len(urls) :]} == {"HIT"},
             30,

@@ -29,7 +29,7 @@ def _kept(rule: dict, labels: dict[str, str]) -> bool:
 
 def _contract_names() -> set[str]:
     """Every metric and recording-rule name in docs/metrics.md (W expanded to each window)."""
-    names = set()
+    names: set[str] = set()
     for name in re.findall(r"^\| `([a-z_:0-9W]+)`", METRICS_DOC.read_text(), re.MULTILINE):
         if ":" in name or name.startswith("cachewatch_"):
             names.update(name.replace("rateW", f"rate{w}") for w in ("5m", "1h", "24h"))

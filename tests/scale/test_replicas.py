@@ -52,6 +52,7 @@ def _rule_files(tmp: Path) -> list[str]:
 @pytest.fixture
 def replicas() -> Iterator[list[ServiceProcess]]:
     with RedisServer() as redis_server:
+        assert isinstance(redis_server, RedisServer)
         env = {"CACHE_XFETCH_BETA": "0"}
         services = [ServiceProcess(redis_server.url, env=env) for _ in range(3)]
         threads = [threading.Thread(target=s.start) for s in services]
