@@ -208,12 +208,16 @@ def cluster_latency(seconds: int, rounds: int, gets: int) -> list[str]:
                 _warm(s)
             plain.set("bench:{k}", b"x" * 3000)
             clustered.set("bench:{k}", b"x" * 3000)
-            service: dict[str, list[float]] = {"single": [], "cluster": []}
+            p50: dict[str, list[float]] = {"single": [], "cluster": []}
+            cpu: dict[str, list[float]] = {"single": [], "cluster": []}
             client: dict[str, list[float]] = {"single": [], "cluster": []}
             for _ in range(rounds):  # interleaved, so that machine noise hits both alike
                 for name, s in (("single", on_single), ("cluster", on_cluster)):
-                    (result,) = wrk_many([s.url + HIT_PATH], seconds, 1)
-                    service[name].append(result.p50)
+                    assert s.proc is not None
+                    run = functools.partial(wrk_many, [s.url + HIT_PATH], seconds, 1)
+                    (result,), use = measure(run, {s.proc.pid}, set())
+                    p50[name].append(result.p50)
+                    cpu[name].append(use.service / result.requests_per_second)
                 client["single"].append(_client_gets(plain, "bench:{k}", gets))
                 client["cluster"].append(_client_gets(clustered, "bench:{k}", gets))
         finally:
@@ -221,15 +225,22 @@ def cluster_latency(seconds: int, rounds: int, gets: int) -> list[str]:
             clustered.close()
             on_single.cleanup()
             on_cluster.cleanup()
-    med = {k: statistics.median(v) for k, v in service.items()}
-    raw = {k: statistics.median(v) for k, v in client.items()}
+
+    def row(label: str, values: dict[str, list[float]], scale: float, unit: str) -> str:
+        single, clustered = (statistics.median(values[k]) for k in ("single", "cluster"))
+        ratios = [c / s for s, c in zip(values["single"], values["cluster"], strict=True)]
+        return (
+            f"| {label} | {single * scale:.3f} {unit} | {clustered * scale:.3f} {unit} "
+            f"| {clustered / single:.2f} | {min(ratios):.2f} – {max(ratios):.2f} |"
+        )
+
     return [
-        "| measure | single Redis | Cluster (3+3) | Cluster / single |",
-        "|---|---:|---:|---:|",
-        f"| service hit, p50 (wrk, 1 connection) | {med['single'] * 1e3:.3f} ms "
-        f"| {med['cluster'] * 1e3:.3f} ms | {med['cluster'] / med['single']:.2f} |",
-        f"| redis-py GET of 3 kB, median | {raw['single'] * 1e6:.0f} µs "
-        f"| {raw['cluster'] * 1e6:.0f} µs | {raw['cluster'] / raw['single']:.2f} |",
+        f"| measure (median of {rounds} rounds) | single Redis | Cluster (3+3) "
+        "| Cluster / single | per round |",
+        "|---|---:|---:|---:|---:|",
+        row("service hit latency, p50 (wrk, 1 connection)", p50, 1e3, "ms"),
+        row("service CPU per hit", cpu, 1e3, "ms"),
+        row("redis-py GET of 3 kB, median round trip", client, 1e3, "ms"),
     ]
 
 
@@ -239,7 +250,7 @@ def run(quick: bool) -> str:
     load = os.getloadavg()[0]
     started = time.monotonic()
     rows = throughput(seconds)
-    latency = cluster_latency(2 if quick else 5, 2 if quick else 3, 500 if quick else 3000)
+    latency = cluster_latency(2 if quick else 3, 2 if quick else 7, 500 if quick else 3000)
     lines = [
         "## Scale-out (bench/scale.py)",
         "",
@@ -254,7 +265,9 @@ def run(quick: bool) -> str:
         "",
         *rows,
         "",
-        "Hit latency, Cluster vs a single Redis, in the same run (medians of interleaved rounds):",
+        "Hit latency, Cluster vs a single Redis, in the same run: one service (1 worker) on "
+        "each, one wrk connection at a time, rounds interleaved; the last column is the "
+        "spread of the per-round ratios (the machine's noise):",
         "",
         *latency,
         "",
