@@ -83,6 +83,11 @@ def test_hits_and_misses_as_on_a_single_server(
     assert locks == []
     entries = {k for p in clean.primaries() for k in clean.keys_on(p)}
     assert len(entries) == len(paths) + 3
+    assert client.get("/readyz").get_json()["redis"] == {
+        "ok": True,
+        "enabled": True,
+        "circuit": "closed",
+    }
 
 
 def test_an_entry_and_its_lock_share_a_slot(
