@@ -15,6 +15,8 @@ from tests.scale.conftest import valuation_path, valuation_queries
 from tests.scale.topologies import RedisClusterServers, SentinelServers, Traffic, info, role
 from tests.support.procs import ServiceProcess, wait_until
 
+pytestmark = pytest.mark.slow
+
 
 def _service(env: dict[str, str]) -> ServiceProcess:
     return ServiceProcess("redis://127.0.0.1:1/0", env={"CACHE_XFETCH_BETA": "0", **env})

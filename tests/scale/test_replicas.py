@@ -20,6 +20,8 @@ import requests
 from tests.scale.conftest import valuation_path, valuation_queries
 from tests.support.procs import REPO, PrometheusServer, RedisServer, ServiceProcess, wait_until
 
+pytestmark = pytest.mark.slow
+
 RULES_DIR = Path(os.environ.get("CACHEWATCH_RULES_DIR", REPO / "monitoring" / "rules"))
 RATIO = "job:cachewatch_cache_hit_ratio:ratio_rate5m"
 
