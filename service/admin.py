@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CollectorRegistry, multiprocess
+from redis.exceptions import RedisClusterException, RedisError
 
 from service.cache import EXTENSION, Cache
 from service.config import ENDPOINTS
@@ -76,7 +77,7 @@ def _keys_and_memory(cache: Cache, endpoint: str) -> dict[str, Any]:
         keys = [k for k in cache.store.scan(endpoint_pattern(endpoint)) if not k.endswith(":lock")]
         sample = keys[:_MEMORY_SAMPLE]
         sizes = [cache.store.client.memory_usage(k) or 0 for k in sample]
-    except (Unavailable, ReplyError, OSError) as exc:
+    except (Unavailable, ReplyError, OSError, RedisError, RedisClusterException) as exc:
         return {"keys": None, "memory_bytes": None, "error": str(exc)}
     estimate = int(sum(sizes) / len(sizes) * len(keys)) if sizes else 0
     return {

@@ -15,14 +15,14 @@ from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from service import admin, api, db, errors, health
+from service import admin, api, db, errors, health, redis_client
 from service.breaker import CircuitBreaker
 from service.cache import Cache
 from service.config import Settings
 from service.metrics import CacheMetrics
-from service.redis_info import RedisInfoCollector, node_name
+from service.redis_info import RedisInfoCollector
 from service.sampling import Sampler
-from service.store import RedisStore, make_client
+from service.store import RedisStore
 
 _ROUTE_LABELS = {"health.healthz": "healthz", "health.readyz": "readyz"}
 _PRIVATE_PREFIXES = ("/metrics", "/api/admin")
@@ -45,12 +45,8 @@ def create_app(
     app.extensions["cachewatch.engine"] = engine
 
     metrics = CacheMetrics(registry)
-    client = make_client(
-        settings.redis_url,
-        settings.redis_socket_timeout,
-        settings.redis_connect_timeout,
-        settings.redis_password,
-    )
+    topology = redis_client.connect(settings)
+    client = topology.client
     breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
     store = RedisStore(client, breaker, metrics)
     sampler = (
@@ -59,9 +55,11 @@ def create_app(
         else None
     )
     Cache(settings, store, metrics, sampler).init_app(app)
-    db_index = int(client.connection_pool.connection_kwargs.get("db", 0))
     app.extensions["cachewatch.redis_info"] = RedisInfoCollector(
-        lambda: [(node_name(client), client)], db_index, settings.redis_info_cache_seconds
+        topology.nodes,
+        topology.db,
+        settings.redis_info_cache_seconds,
+        primaries_only=topology.primaries_only,
     )
 
     errors.register(app)

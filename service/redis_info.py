@@ -5,6 +5,11 @@
 One series per node, labelled `node`. `INFO` is asked at most once every
 `cache_seconds` per process, so frequent scrapes cost Redis nothing more; a
 node that does not answer reports `cachewatch_redis_up{node} 0` and nothing else.
+
+With `primaries_only` (Cluster and Sentinel), every node reports `up`, but only
+the nodes whose `INFO` says `role:master` report memory, keys, evictions and
+expirations: a replica holds copies of its primary's keys, so summing
+`cachewatch_redis_keys` over nodes counts each key once.
 """
 
 from __future__ import annotations
@@ -28,10 +33,17 @@ def node_name(client: Any) -> str:
 
 
 class RedisInfoCollector(Collector):
-    def __init__(self, nodes: Nodes, db: int = 0, cache_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        nodes: Nodes,
+        db: int = 0,
+        cache_seconds: float = 2.0,
+        primaries_only: bool = False,
+    ) -> None:
         self.nodes = nodes
         self.db = db
         self.cache_seconds = cache_seconds
+        self.primaries_only = primaries_only
         self._snapshot: list[tuple[str, dict[str, Any] | None]] = []
         self._taken = -1e9
         self._lock = threading.Lock()
@@ -70,7 +82,7 @@ class RedisInfoCollector(Collector):
         )
         for name, info in self.snapshot():
             up.add_metric([name], 0 if info is None else 1)
-            if info is None:
+            if info is None or (self.primaries_only and info.get("role") != "master"):
                 continue
             used.add_metric([name], float(info.get("used_memory", 0)))
             limit.add_metric([name], float(info.get("maxmemory", 0)))

@@ -28,7 +28,16 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
-_CONNECTION_ERRORS = (rexc.ConnectionError, rexc.TimeoutError, OSError)
+# Redis cannot be used right now (these feed the breaker). CLUSTERDOWN/MASTERDOWN are
+# replies, but mean that no primary serves the key; RedisClusterException (not a
+# RedisError) is what redis-py raises when it cannot read the cluster's slot map.
+_CONNECTION_ERRORS = (
+    rexc.ConnectionError,
+    rexc.TimeoutError,
+    rexc.ClusterDownError,
+    rexc.RedisClusterException,
+    OSError,
+)
 
 
 class Unavailable(Exception):
