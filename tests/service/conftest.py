@@ -51,6 +51,9 @@ def settings(tmp_path: Path, database_url: str, redis_server: RedisServer) -> Se
             "REDIS_URL": redis_server.url,
             "CACHEWATCH_ADMIN_TOKEN": TOKEN,
             "CACHE_XFETCH_BETA": "0",
+            # Generous: these tests are about behaviour, on a machine that may be busy.
+            "REDIS_SOCKET_TIMEOUT": "1",
+            "CACHE_LOCK_WAIT_SECONDS": "10",
         }
     )
 

@@ -32,7 +32,9 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.fixture
 def service(redis_server: RedisServer) -> Iterator[ServiceProcess]:
     with ServiceProcess(
-        redis_server.url, workers=3, env={"CACHE_BREAKER_RESET_SECONDS": "0.5"}
+        redis_server.url,
+        workers=3,
+        env={"CACHE_BREAKER_RESET_SECONDS": "0.5", "REDIS_SOCKET_TIMEOUT": "1"},
     ) as svc:
         yield svc  # type: ignore[misc]
 
