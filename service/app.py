@@ -50,8 +50,8 @@ def create_app(
     breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
     store = RedisStore(client, breaker, metrics)
     sampler = (
-        Sampler(store, settings.sample_rate, settings.ttl, settings.stream_maxlen, metrics)
-        if settings.sample_rate > 0
+        Sampler(store, settings.sample_rates, settings.ttl, settings.stream_maxlen, metrics)
+        if any(settings.sample_rates.values())
         else None
     )
     Cache(settings, store, metrics, sampler).init_app(app)

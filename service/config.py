@@ -23,6 +23,9 @@ ENDPOINTS = ("areas", "property_types", "valuation")
 #: The rollout's TTLs in seconds, each overridable by CACHE_TTL_<NAME>.
 DEFAULT_TTL = {"areas": 3600, "property_types": 3600, "valuation": 300}
 
+#: Endpoints with only a handful of keys (one per listing type): sampled whole by default.
+FEW_KEYS = ("areas", "property_types")
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -54,6 +57,11 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
     if value < 0:
         raise ConfigError(f"{name} must not be negative, not {raw!r}")
     return value
+
+
+def _few_keys(endpoint: str, base: float) -> float:
+    """The default sampling rate of an endpoint: all of the list endpoints' few keys."""
+    return 1.0 if base > 0 and endpoint in FEW_KEYS else base
 
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -88,7 +96,7 @@ class Settings:
     breaker_failures: int = 3
     breaker_reset_seconds: float = 5.0
     warm_on_start: bool = False
-    sample_rate: float = 0.0
+    sample_rates: Mapping[str, float] = dataclasses.field(default_factory=dict)
     stream_maxlen: int = 1_000_000
 
     admin_token: str | None = None
@@ -107,9 +115,15 @@ class Settings:
             name: _number(env, f"CACHE_TTL_{name.upper()}", DEFAULT_TTL[name], int)
             for name in ENDPOINTS
         }
-        sample_rate = _number(env, "CACHE_SAMPLE_RATE", 0.0)
-        if sample_rate > 1:
-            raise ConfigError(f"CACHE_SAMPLE_RATE must be between 0 and 1, not {sample_rate}")
+        base = _number(env, "CACHE_SAMPLE_RATE", 0.1)
+        sample_rates = {
+            name: _number(env, f"CACHE_SAMPLE_RATE_{name.upper()}", _few_keys(name, base))
+            for name in ENDPOINTS
+        }
+        for name, rate in {"": base, **sample_rates}.items():
+            if rate > 1:
+                var = f"CACHE_SAMPLE_RATE_{name.upper()}" if name else "CACHE_SAMPLE_RATE"
+                raise ConfigError(f"{var} must be between 0 and 1, not {rate}")
         metrics_port = env.get("CACHEWATCH_METRICS_PORT", "").strip()
         return cls(
             state_dir=state_dir,
@@ -135,7 +149,7 @@ class Settings:
             breaker_failures=max(1, _number(env, "CACHE_BREAKER_FAILURES", 3, int)),
             breaker_reset_seconds=_number(env, "CACHE_BREAKER_RESET_SECONDS", 5.0),
             warm_on_start=_bool(env, "CACHE_WARM_ON_START", False),
-            sample_rate=sample_rate,
+            sample_rates=sample_rates,
             stream_maxlen=_number(env, "CACHE_STREAM_MAXLEN", 1_000_000, int),
             admin_token=env.get("CACHEWATCH_ADMIN_TOKEN") or None,
             bind_host=env.get("CACHEWATCH_BIND_HOST", "").strip() or "127.0.0.1",

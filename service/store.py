@@ -61,7 +61,8 @@ class RedisStore:
         breaker.on_change = lambda state: metrics.circuit_open.set(1 if state == OPEN else 0)
         metrics.circuit_open.set(0)
 
-    def _call(self, op: str, fn: Callable[[], T]) -> T:
+    def run(self, op: str, fn: Callable[[], T]) -> T:
+        """Call `fn` (one Redis round trip, or a pipeline) as operation `op`."""
         if not self.breaker.allow():
             raise Unavailable("circuit_open")
         histogram = self.metrics.operations.get(op)
@@ -81,26 +82,21 @@ class RedisStore:
         return result
 
     def get(self, key: str) -> bytes | None:
-        return self._call("get", lambda: self.client.get(key))
+        return self.run("get", lambda: self.client.get(key))
 
     def set(self, key: str, value: bytes, seconds: int) -> None:
-        self._call("set", lambda: self.client.set(key, value, ex=max(1, seconds)))
+        self.run("set", lambda: self.client.set(key, value, ex=max(1, seconds)))
 
     def acquire(self, lock_key: str, seconds: float) -> str | None:
         """Take a short lock; return its token, or None if another holds it."""
         token = secrets.token_hex(8)
-        ok = self._call(
+        ok = self.run(
             "lock", lambda: self.client.set(lock_key, token, nx=True, px=int(seconds * 1000))
         )
         return token if ok else None
 
     def release(self, lock_key: str, token: str) -> None:
-        self._call("lock", lambda: self._release(keys=[lock_key], args=[token]))
-
-    def xadd(self, stream: str, fields: dict[str, str], maxlen: int) -> None:
-        self._call(
-            "sample", lambda: self.client.xadd(stream, fields, maxlen=maxlen, approximate=True)
-        )
+        self.run("lock", lambda: self._release(keys=[lock_key], args=[token]))
 
     def scan(self, pattern: str, count: int = 500) -> Iterator[str]:
         """Every key matching `pattern` (SCAN, never KEYS)."""
@@ -116,7 +112,7 @@ class RedisStore:
     def unlink(self, keys: list[str]) -> int:
         if not keys:
             return 0
-        return int(self._call("delete", lambda: self.client.unlink(*keys)))
+        return int(self.run("delete", lambda: self.client.unlink(*keys)))
 
     def ping(self) -> bool:
         try:
