@@ -44,22 +44,23 @@ def _header(created: float, ttl: int = 300, delta: float = 0.01) -> bytes:
 
 
 #: name → (how it is written, the error operation it is counted under)
+BYTES, TYPE = "deserialize", "get"  # bytes that are not an entry; a key of another type
 CORRUPTIONS: dict[str, tuple[Writer, str]] = {
-    "empty string": (lambda r, k: r.set(k, b""), "deserialize"),
-    "random bytes": (lambda r, k: r.set(k, bytes(range(256)) * 2), "deserialize"),
-    "truncated header": (lambda r, k: r.set(k, _header(time.time())[:9]), "deserialize"),
-    "wrong magic": (lambda r, k: r.set(k, b"CW9" + _header(time.time())[3:] + b"{}"), "deserialize"),
-    "plain JSON": (lambda r, k: r.set(k, b'{"estimate": 1}'), "deserialize"),
-    "pickle (Flask-Caching)": (lambda r, k: r.set(k, b"!" + pickle.dumps({"a": 1})), "deserialize"),
-    "created NaN": (lambda r, k: r.set(k, _header(math.nan) + b"{}"), "deserialize"),
-    "created +inf": (lambda r, k: r.set(k, _header(math.inf) + b"garbage"), "deserialize"),
-    "negative delta": (lambda r, k: r.set(k, _header(time.time(), delta=-1) + b"{}"), "deserialize"),
-    "infinite delta": (lambda r, k: r.set(k, _header(time.time(), delta=math.inf)), "deserialize"),
-    "hash": (lambda r, k: r.hset(k, "body", "{}"), "get"),
-    "list": (lambda r, k: r.rpush(k, "{}"), "get"),
-    "set": (lambda r, k: r.sadd(k, "{}"), "get"),
-    "sorted set": (lambda r, k: r.zadd(k, {"{}": 1}), "get"),
-    "stream": (lambda r, k: r.xadd(k, {"body": "{}"}), "get"),
+    "empty string": (lambda r, k: r.set(k, b""), BYTES),
+    "random bytes": (lambda r, k: r.set(k, bytes(range(256)) * 2), BYTES),
+    "truncated header": (lambda r, k: r.set(k, _header(time.time())[:9]), BYTES),
+    "wrong magic": (lambda r, k: r.set(k, b"CW9" + _header(time.time())[3:] + b"{}"), BYTES),
+    "plain JSON": (lambda r, k: r.set(k, b'{"estimate": 1}'), BYTES),
+    "pickle (Flask-Caching)": (lambda r, k: r.set(k, b"!" + pickle.dumps({"a": 1})), BYTES),
+    "created NaN": (lambda r, k: r.set(k, _header(math.nan) + b"{}"), BYTES),
+    "created +inf": (lambda r, k: r.set(k, _header(math.inf) + b"garbage"), BYTES),
+    "negative delta": (lambda r, k: r.set(k, _header(time.time(), delta=-1) + b"{}"), BYTES),
+    "infinite delta": (lambda r, k: r.set(k, _header(time.time(), delta=math.inf)), BYTES),
+    "hash": (lambda r, k: r.hset(k, "body", "{}"), TYPE),
+    "list": (lambda r, k: r.rpush(k, "{}"), TYPE),
+    "set": (lambda r, k: r.sadd(k, "{}"), TYPE),
+    "sorted set": (lambda r, k: r.zadd(k, {"{}": 1}), TYPE),
+    "stream": (lambda r, k: r.xadd(k, {"body": "{}"}), TYPE),
 }
 
 
@@ -170,8 +171,9 @@ def test_redis_flushed_mid_load(
         load=f"{rate} req/s × {seconds:g} s, 40 valuation keys",
         checked="no 5xx, right bodies; the refill counted as cold misses; all keys back",
         result=(
-            f"{whole['requests']} requests, {whole['5xx']} × 5xx, {len(wrong_bodies(samples, reference))} "
-            f"wrong bodies; {whole['miss']} misses ({counts['misses_cold']:.0f} cold counted); "
+            f"{whole['requests']} requests, {whole['5xx']} × 5xx, "
+            f"{len(wrong_bodies(samples, reference))} wrong bodies; "
+            f"{whole['miss']} misses ({counts['misses_cold']:.0f} cold counted); "
             f"last miss {back[0]} s and {back[1]} s after each flush; {keys} keys at the end"
         ),
         counts=counts,

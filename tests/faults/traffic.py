@@ -67,6 +67,7 @@ class Sample:
     is_json: bool
     body: bytes
     error: str = ""
+    stale: bool = False  # X-Cache-Stale: 1, a stale entry served because the database failed
 
 
 def fetch(base: str, url: str, session: requests.Session | None = None, **kw: object) -> Sample:
@@ -85,6 +86,7 @@ def fetch(base: str, url: str, session: requests.Session | None = None, **kw: ob
         r.headers.get("X-Cache", ""),
         _is_json(r),
         r.content,
+        stale=r.headers.get("X-Cache-Stale") == "1",
     )
 
 
