@@ -11,7 +11,7 @@ import contextlib
 import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -20,7 +20,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.faults import figures as figures_module
 from tests.faults.traffic import Load, Sample, cold_urls
-from tests.support.procs import REPO, PrometheusServer, RedisServer, ServiceProcess, wait_until
+from tests.support.procs import (
+    REPO,
+    ManagedProcess,
+    PrometheusServer,
+    RedisServer,
+    ServiceProcess,
+    wait_until,
+)
 
 #: What the RedisDown alert evaluates when monitoring/rules has no such alert.
 DEFAULT_REDIS_DOWN = "cachewatch_redis_up == 0"
@@ -45,10 +52,23 @@ def pytest_runtest_makereport(
         figures_module.set_outcome(item.nodeid, "passed" if report.passed else "failed")
 
 
+P = TypeVar("P", bound=ManagedProcess)
+
+
+@contextlib.contextmanager
+def running(proc: P) -> Iterator[P]:
+    """Start `proc`; stop it and remove its folder afterwards (typed, unlike its `with`)."""
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.cleanup()
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server  # type: ignore[misc]
+    with running(RedisServer()) as server:
+        yield server
 
 
 # -- the service's /metrics ---------------------------------------------------------------
@@ -134,7 +154,7 @@ def prometheus_scraping(service: ServiceProcess, tmp_path: Path) -> Iterator[Pro
     folder = tmp_path / "prometheus"
     folder.mkdir(exist_ok=True)
     prom = PrometheusServer(prometheus_config(service.port), config_dir=folder)
-    with prom:
+    with running(prom):
         wait_until(lambda: bool(prom.query('up{job="cachewatch"} == 1')), 20, "a first scrape")
         wait_until(lambda: bool(prom.query("cachewatch_redis_up")), 20, "cachewatch_redis_up")
         yield prom

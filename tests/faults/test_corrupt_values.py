@@ -21,7 +21,7 @@ import redis
 from service import envelope
 from service.config import Settings
 from service.keys import cache_key
-from tests.faults.conftest import LATENCY_MARGIN, cache_counts, delta
+from tests.faults.conftest import LATENCY_MARGIN, cache_counts, delta, running
 from tests.faults.figures import Figures
 from tests.faults.traffic import (
     Load,
@@ -79,8 +79,8 @@ def key_of(url: str) -> str:
 
 @pytest.fixture
 def service(redis_server: RedisServer) -> Iterator[ServiceProcess]:
-    with ServiceProcess(redis_server.url) as svc:
-        yield svc  # type: ignore[misc]
+    with running(ServiceProcess(redis_server.url)) as svc:
+        yield svc
 
 
 def test_corrupt_and_foreign_values_are_served_around_counted_and_repaired(
@@ -110,6 +110,7 @@ def test_corrupt_and_foreign_values_are_served_around_counted_and_repaired(
     repaired = []
     for url in cases.values():
         raw = r.get(keys[url]) if r.type(keys[url]) == b"string" else None
+        assert raw is None or isinstance(raw, bytes)
         ttl = r.ttl(keys[url])
         entry = envelope.unpack(raw) if raw else None
         repaired.append(entry is not None and entry.body == reference[url] and ttl > 0)

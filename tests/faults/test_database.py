@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry
 from service import envelope
 from service.app import create_app
 from service.config import Settings
-from tests.faults.conftest import LATENCY_MARGIN, cache_counts, delta, uncached_baseline
+from tests.faults.conftest import LATENCY_MARGIN, cache_counts, delta, running, uncached_baseline
 from tests.faults.figures import Figures
 from tests.faults.test_corrupt_values import key_of
 from tests.faults.traffic import (
@@ -50,8 +50,8 @@ STEADY = steady_urls(30)
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgresServer]:
-    with PostgresServer() as server:
-        yield server  # type: ignore[misc]
+    with running(PostgresServer()) as server:
+        yield server
 
 
 def _stop_fast(pg: PostgresServer) -> None:
@@ -91,7 +91,7 @@ def test_postgres_stopped_under_load(
 ) -> None:
     rate, seconds, stop_at, start_at = 40, 12.0, 4.0, 8.0
     connect_timeout = Settings().database_connect_timeout
-    with ServiceProcess(redis_server.url, database_url=postgres.url, env=SHORT_TTL) as svc:
+    with running(ServiceProcess(redis_server.url, database_url=postgres.url, env=SHORT_TTL)) as svc:
         reference = reference_bodies(svc.url, STEADY)
         baseline = summary(uncached_baseline(svc, rate, 2.0))
         bound_ms = baseline["max_ms"] + 1000 * (connect_timeout + LATENCY_MARGIN)
@@ -153,7 +153,7 @@ def test_postgres_table_locked_statement_timeout_bounds_each_request(
 ) -> None:
     timeout = 1.0
     env = {**SHORT_TTL, "DATABASE_STATEMENT_TIMEOUT": str(timeout)}
-    with ServiceProcess(redis_server.url, database_url=postgres.url, env=env) as svc:
+    with running(ServiceProcess(redis_server.url, database_url=postgres.url, env=env)) as svc:
         cached = STEADY[:3]
         reference = reference_bodies(svc.url, cached)
         time.sleep(1.1)  # past the 1 s logical TTL: the entries are now stale, kept for grace
@@ -188,7 +188,7 @@ def test_sqlite_locked_busy_timeout_bounds_each_request(
 ) -> None:
     timeout = 1.0
     env = {**SHORT_TTL, "DATABASE_STATEMENT_TIMEOUT": str(timeout)}
-    with ServiceProcess(redis_server.url, env=env) as svc:
+    with running(ServiceProcess(redis_server.url, env=env)) as svc:
         cached = STEADY[:3]
         reference = reference_bodies(svc.url, cached)
         time.sleep(1.1)

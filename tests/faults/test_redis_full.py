@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.faults.conftest import cache_counts, delta, scrape, total
+from tests.faults.conftest import cache_counts, delta, running, scrape, total
 from tests.faults.figures import Figures
 from tests.faults.traffic import Load, cold_urls, reference_bodies, steady_urls, summary
 from tests.support.procs import RedisServer, ServiceProcess, wait_until
@@ -25,8 +25,8 @@ LISTS = ["/api/areas/buy", "/api/areas/rent", "/api/property-types/buy", "/api/p
 
 @pytest.fixture
 def service(redis_server: RedisServer) -> Iterator[ServiceProcess]:
-    with ServiceProcess(redis_server.url) as svc:
-        yield svc  # type: ignore[misc]
+    with running(ServiceProcess(redis_server.url)) as svc:
+        yield svc
 
 
 def _client(server: RedisServer) -> redis.Redis:

@@ -20,6 +20,7 @@ from tests.faults.conftest import (
     delta,
     prometheus_scraping,
     redis_down_expr,
+    running,
     true_during,
     uncached_baseline,
 )
@@ -42,8 +43,9 @@ URLS = steady_urls(40)
 
 @pytest.fixture
 def service(redis_server: RedisServer) -> Iterator[ServiceProcess]:
-    with ServiceProcess(redis_server.url) as svc:  # the rollout's defaults: 2 workers, 3 failures
-        yield svc  # type: ignore[misc]
+    # the rollout's defaults: 2 workers, breaker opening after 3 failures for 5 s
+    with running(ServiceProcess(redis_server.url)) as svc:
+        yield svc
 
 
 def test_redis_killed_during_steady_load_then_restarted(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from service.config import Settings
-from tests.faults.conftest import LATENCY_MARGIN, cache_counts, delta, uncached_baseline
+from tests.faults.conftest import LATENCY_MARGIN, cache_counts, delta, running, uncached_baseline
 from tests.faults.figures import Figures
 from tests.faults.traffic import (
     Load,
@@ -39,14 +39,14 @@ WORKERS = 2
 
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
-    with RedisServer("--enable-debug-command", "local") as server:
-        yield server  # type: ignore[misc]
+    with running(RedisServer("--enable-debug-command", "local")) as server:
+        yield server
 
 
 @pytest.fixture
 def service(redis_server: RedisServer) -> Iterator[ServiceProcess]:
-    with ServiceProcess(redis_server.url, workers=WORKERS) as svc:
-        yield svc  # type: ignore[misc]
+    with running(ServiceProcess(redis_server.url, workers=WORKERS)) as svc:
+        yield svc
 
 
 def test_stalled_redis_costs_each_request_at_most_one_socket_timeout(
