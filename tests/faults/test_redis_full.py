@@ -38,11 +38,15 @@ def test_full_redis_with_allkeys_lru_evicts_and_serves(
 ) -> None:
     r = _client(redis_server)
     reference_bodies(service.url, steady_urls(20))  # the workers' connections now exist
-    headroom = 128 * 1024
-    limit = int(r.info("memory")["used_memory"]) + headroom
+    limit = int(r.info("memory")["used_memory"]) + 2 * 1024 * 1024
     r.config_set("maxmemory-policy", "allkeys-lru")
     r.config_set("maxmemory", limit)
-    urls = LISTS + cold_urls(400)
+    with r.pipeline(transaction=False) as pipe:  # older data fills it: Redis is full
+        for i in range(3000):
+            pipe.set(f"other-app:{i}", b"x" * 1000)
+        pipe.execute()
+    evicted_before = int(r.info("stats")["evicted_keys"])
+    urls = LISTS + cold_urls(200)
     before = cache_counts(service.url)
     samples = Load(service.url, urls, rate=80, seconds=len(urls) / 80).start().wait()
     recent = urls[-20:]
@@ -54,30 +58,35 @@ def test_full_redis_with_allkeys_lru_evicts_and_serves(
         "evictions to show at /metrics",
     )
     evicted = total(scrape(service.url), "cachewatch_redis_evicted_keys_total")
+    evicted_during = int(r.info("stats")["evicted_keys"]) - evicted_before
+    cached_keys = sum(1 for _ in r.scan_iter("cachewatch:*"))
     used, keys = int(r.info("memory")["used_memory"]), r.dbsize()
     whole = summary(samples + again)
     figures.record(
         "03a-redis-full-lru",
-        scenario="Redis full, maxmemory-policy allkeys-lru (maxmemory = used + 128 KiB)",
-        load=f"{len(urls)} distinct queries (4 lists of ~20 KB, 400 valuations) at 80 req/s",
+        scenario="Redis full, maxmemory-policy allkeys-lru (2 MiB filled by older keys)",
+        load=f"{len(urls)} distinct queries (4 lists of ~20 KB, 200 valuations) at 80 req/s",
         checked=(
             "all 200 with JSON; evictions visible as cachewatch_redis_evicted_keys_total; "
             "no cache error counted; recent keys still hit"
         ),
         result=(
             f"{whole['2xx']}/{whole['requests']} × 200, {whole['5xx']} × 5xx; "
-            f"{evicted:.0f} keys evicted (at /metrics), {counts['errors']:.0f} cache errors; "
-            f"{keys} keys kept in {used // 1024} KiB (limit {limit // 1024} KiB); "
+            f"{evicted:.0f} keys evicted in all at /metrics, {evicted_during} while the "
+            f"service wrote; {counts['errors']:.0f} cache errors; {cached_keys} cachewatch keys "
+            f"of {keys} in {used // 1024} KiB (limit {limit // 1024} KiB); "
             f"{summary(again)['hit']}/20 recent keys hit"
         ),
         evicted=evicted,
+        evicted_during=evicted_during,
         counts=counts,
         used=used,
         limit=limit,
     )
     assert whole["2xx"] == whole["requests"], whole
     assert all(s.is_json for s in samples)
-    assert evicted > 0
+    assert evicted > 0 and evicted_during > 0
+    assert cached_keys >= len(urls) - 4  # the service's new entries are what LRU keeps
     assert counts["errors"] == 0, counts
     assert counts["bypasses"] == 0
     assert summary(again)["hit"] >= 10, summary(again)
