@@ -96,7 +96,7 @@ def test_metrics_port_split_tokens_and_logs(
     private = int(split.extra_env["CACHEWATCH_METRICS_PORT"])
     # the public port: the API, and nothing private however it is spelled or whatever Host says
     assert raw(public, "GET", "/api/areas/buy")[0] == 200
-    leaks = []
+    leaks: list[tuple[object, ...]] = []
     for path in PRIVATE_SPELLINGS:
         for headers in ({}, {"Host": f"127.0.0.1:{private}"}, {"X-Forwarded-Port": str(private)}):
             status, _, body = raw(public, "GET", path, {**headers, **bearer(TOKEN)})

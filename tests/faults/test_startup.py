@@ -7,8 +7,10 @@ but never answers (a hung server or a black-holing proxy; on 127.0.0.1).
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -35,19 +37,37 @@ def silent_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-def _check_degraded(svc: ServiceProcess, secrets: tuple[str, ...]) -> dict[str, object]:
+@dataclasses.dataclass
+class Outcome:
+    summary: dict[str, float | int]
+    all_bypass: bool
+    ready_status: int
+    ready: dict[str, Any]
+    redis_up: float
+    leaked: list[str]
+    hit_after_redis_came: float | None = None
+
+    def line(self, name: str) -> str:
+        error = str(self.ready["redis"].get("error", ""))[:60]
+        return (
+            f"{name}: {self.summary['2xx']}/20 × 200 BYPASS, max {self.summary['max_ms']} ms, "
+            f"/readyz {self.ready_status} {self.ready['status']} “{error}”"
+        )
+
+
+def _check_degraded(svc: ServiceProcess, secrets: tuple[str, ...]) -> Outcome:
     samples = [fetch(svc.url, u) for u in URLS + URLS]
     ready = requests.get(f"{svc.url}/readyz", timeout=10)
     metrics_text = requests.get(f"{svc.url}/metrics", timeout=10).text
     leaked = [s for s in secrets if s in ready.text or s in metrics_text or s in svc.log()]
-    return {
-        "summary": summary(samples),
-        "all_bypass": all(s.status == 200 and s.cache == "BYPASS" for s in samples),
-        "ready_status": ready.status_code,
-        "ready": ready.json(),
-        "redis_up": total(scrape(svc.url), "cachewatch_redis_up"),
-        "leaked": leaked,
-    }
+    return Outcome(
+        summary=summary(samples),
+        all_bypass=all(s.status == 200 and s.cache == "BYPASS" for s in samples),
+        ready_status=ready.status_code,
+        ready=ready.json(),
+        redis_up=total(scrape(svc.url), "cachewatch_redis_up"),
+        leaked=leaked,
+    )
 
 
 def test_service_starts_and_serves_without_a_usable_redis(
@@ -67,7 +87,7 @@ def test_service_starts_and_serves_without_a_usable_redis(
         "nothing listening": ("Connection refused", "Error 111", "ConnectionError"),
         "never answers": ("Timeout",),
     }
-    results: dict[str, dict[str, object]] = {}
+    results: dict[str, Outcome] = {}
     with running(RedisServer(password=PASSWORD)) as redis_server:
         for name, url in cases.items():
             url = url.format(redis_port=redis_server.port)
@@ -77,17 +97,9 @@ def test_service_starts_and_serves_without_a_usable_redis(
                     late = RedisServer()
                     late.port = closed_port
                     with running(late):
-                        results[name]["hit_after_redis_came"] = _first_hit_within(
+                        results[name].hit_after_redis_came = _first_hit_within(
                             svc, settings.breaker_reset_seconds + 2.0
                         )
-
-    def line(name: str) -> str:
-        r = results[name]
-        error = str(r["ready"]["redis"].get("error", ""))  # type: ignore[index]
-        return (
-            f"{name}: {r['summary']['2xx']}/20 × 200 BYPASS, max {r['summary']['max_ms']} ms, "
-            f"/readyz {r['ready_status']} {r['ready']['status']} “{error[:60]}”"  # type: ignore[index]
-        )
 
     figures.record(
         "06-startup-without-redis",
@@ -99,22 +111,19 @@ def test_service_starts_and_serves_without_a_usable_redis(
             "`degraded` naming the problem; cachewatch_redis_up 0; no password in /readyz, "
             "/metrics or the log; hits once Redis appears"
         ),
-        result="; ".join(line(n) for n in cases)
-        + f"; hits {results['nothing listening']['hit_after_redis_came']} s after Redis appeared",
-        results={n: {k: v for k, v in r.items() if k != "ready"} for n, r in results.items()},
+        result="; ".join(r.line(n) for n, r in results.items())
+        + f"; hits {results['nothing listening'].hit_after_redis_came} s after Redis appeared",
+        results={n: dataclasses.asdict(r) for n, r in results.items()},
     )
     for name, r in results.items():
-        ready = r["ready"]
-        assert isinstance(ready, dict)
-        assert r["all_bypass"], (name, r["summary"])
-        assert r["summary"]["max_ms"] <= bound_ms, (name, r["summary"])  # type: ignore[index]
-        assert r["ready_status"] == 200 and ready["status"] == "degraded", (name, ready)
-        assert ready["database"]["ok"] and not ready["redis"]["ok"]
-        assert any(e in ready["redis"]["error"] for e in expected_error[name]), (name, ready)
-        assert r["redis_up"] == 0, name
-        assert not r["leaked"], (name, "a Redis password was shown")
-    hit_after = results["nothing listening"]["hit_after_redis_came"]
-    assert hit_after is not None
+        assert r.all_bypass, (name, r.summary)
+        assert r.summary["max_ms"] <= bound_ms, (name, r.summary)
+        assert r.ready_status == 200 and r.ready["status"] == "degraded", (name, r.ready)
+        assert r.ready["database"]["ok"] and not r.ready["redis"]["ok"]
+        assert any(e in r.ready["redis"]["error"] for e in expected_error[name]), (name, r.ready)
+        assert r.redis_up == 0, name
+        assert not r.leaked, (name, "a Redis password was shown")
+    assert results["nothing listening"].hit_after_redis_came is not None
 
 
 def _first_hit_within(svc: ServiceProcess, seconds: float) -> float | None:
