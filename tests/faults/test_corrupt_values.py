@@ -21,7 +21,7 @@ import redis
 from service import envelope
 from service.config import Settings
 from service.keys import cache_key
-from tests.faults.conftest import LATENCY_MARGIN, cache_counts, delta, running
+from tests.faults.conftest import CALM_REDIS, LATENCY_MARGIN, cache_counts, delta, running
 from tests.faults.figures import Figures
 from tests.faults.traffic import (
     Load,
@@ -79,7 +79,7 @@ def key_of(url: str) -> str:
 
 @pytest.fixture
 def service(redis_server: RedisServer) -> Iterator[ServiceProcess]:
-    with running(ServiceProcess(redis_server.url)) as svc:
+    with running(ServiceProcess(redis_server.url, env=CALM_REDIS)) as svc:
         yield svc
 
 

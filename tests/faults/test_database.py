@@ -27,7 +27,14 @@ from prometheus_client import CollectorRegistry
 from service import envelope
 from service.app import create_app
 from service.config import Settings
-from tests.faults.conftest import LATENCY_MARGIN, cache_counts, delta, running, uncached_baseline
+from tests.faults.conftest import (
+    CALM_REDIS,
+    LATENCY_MARGIN,
+    cache_counts,
+    delta,
+    running,
+    uncached_baseline,
+)
 from tests.faults.figures import Figures
 from tests.faults.test_corrupt_values import key_of
 from tests.faults.traffic import (
@@ -44,7 +51,12 @@ from tests.support.procs import PostgresServer, RedisServer, ServiceProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
-SHORT_TTL = {"CACHE_TTL_VALUATION": "1", "CACHE_TTL_AREAS": "1", "CACHE_TTL_PROPERTY_TYPES": "1"}
+SHORT_TTL = {
+    **CALM_REDIS,
+    "CACHE_TTL_VALUATION": "1",
+    "CACHE_TTL_AREAS": "1",
+    "CACHE_TTL_PROPERTY_TYPES": "1",
+}
 STEADY = steady_urls(30)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.conftest import (
+    CALM_REDIS,
     LATENCY_MARGIN,
     cache_counts,
     delta,
@@ -43,7 +44,7 @@ URLS = steady_urls(40)
 
 @pytest.fixture
 def service(redis_server: RedisServer) -> Iterator[ServiceProcess]:
-    with running(ServiceProcess(redis_server.url)) as svc:
+    with running(ServiceProcess(redis_server.url, env=CALM_REDIS)) as svc:
         yield svc
 
 
@@ -97,7 +98,7 @@ def test_prometheus_killed_and_restarted_under_traffic(
         down=down,
     )
     assert whole["2xx"] == whole["requests"] and not wrong_bodies(samples, reference), whole
-    assert whole["hit"] == whole["requests"] == counts["hits"]
+    assert whole["hit"] == whole["requests"] == counts["hits"], (whole, counts)
     assert down["max_ms"] <= first["max_ms"] + 1000 * LATENCY_MARGIN, (first, down)
     assert up == 1
     assert hits_after > before_kill

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.faults.conftest import cache_counts, delta, running, scrape, total
+from tests.faults.conftest import CALM_REDIS, cache_counts, delta, running, scrape, total
 from tests.faults.figures import Figures
 from tests.faults.traffic import Load, cold_urls, reference_bodies, steady_urls, summary
 from tests.support.procs import RedisServer, ServiceProcess, wait_until
@@ -25,7 +25,7 @@ LISTS = ["/api/areas/buy", "/api/areas/rent", "/api/property-types/buy", "/api/p
 
 @pytest.fixture
 def service(redis_server: RedisServer) -> Iterator[ServiceProcess]:
-    with running(ServiceProcess(redis_server.url)) as svc:
+    with running(ServiceProcess(redis_server.url, env=CALM_REDIS)) as svc:
         yield svc
 
 
@@ -59,6 +59,7 @@ def test_full_redis_with_allkeys_lru_evicts_and_serves(
     )
     evicted = total(scrape(service.url), "cachewatch_redis_evicted_keys_total")
     evicted_during = int(r.info("stats")["evicted_keys"]) - evicted_before
+    refused = int(r.info("errorstats").get("errorstat_OOM", {}).get("count", 0))
     cached_keys = sum(1 for _ in r.scan_iter("cachewatch:*"))
     used, keys = int(r.info("memory")["used_memory"]), r.dbsize()
     whole = summary(samples + again)
@@ -73,12 +74,14 @@ def test_full_redis_with_allkeys_lru_evicts_and_serves(
         result=(
             f"{whole['2xx']}/{whole['requests']} × 200, {whole['5xx']} × 5xx; "
             f"{evicted:.0f} keys evicted in all at /metrics, {evicted_during} while the "
-            f"service wrote; {counts['errors']:.0f} cache errors; {cached_keys} cachewatch keys "
+            f"service wrote; {refused} writes refused by Redis (OOM), {counts['errors']:.0f} cache"
+            f" errors; {cached_keys} cachewatch keys "
             f"of {keys} in {used // 1024} KiB (limit {limit // 1024} KiB); "
             f"{summary(again)['hit']}/20 recent keys hit"
         ),
         evicted=evicted,
         evicted_during=evicted_during,
+        refused=refused,
         counts=counts,
         used=used,
         limit=limit,
@@ -87,7 +90,7 @@ def test_full_redis_with_allkeys_lru_evicts_and_serves(
     assert all(s.is_json for s in samples)
     assert evicted > 0 and evicted_during > 0
     assert cached_keys >= len(urls) - 4  # the service's new entries are what LRU keeps
-    assert counts["errors"] == 0, counts
+    assert refused == 0 and counts["errors"] == 0, (refused, counts)
     assert counts["bypasses"] == 0
     assert summary(again)["hit"] >= 10, summary(again)
 
