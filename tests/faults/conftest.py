@@ -165,8 +165,8 @@ def redis_down_expr() -> tuple[str, str]:
         for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
             for rule in group.get("rules", []):
                 if rule.get("alert") == "RedisDown":
-                    return str(rule["expr"]), str(path.relative_to(REPO))
-    return DEFAULT_REDIS_DOWN, "default (no RedisDown alert in monitoring/rules)"
+                    return str(rule["expr"]), f"from {path.relative_to(REPO)}"
+    return DEFAULT_REDIS_DOWN, f"`{DEFAULT_REDIS_DOWN}`: no RedisDown alert in monitoring/rules yet"
 
 
 def true_during(prom: PrometheusServer, expr: str, start: float, end: float) -> bool:

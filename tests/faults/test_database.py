@@ -126,6 +126,7 @@ def test_postgres_stopped_under_load(
     whole = summary(samples)
     errors = [s.sent for s in samples if s.status != 200]
     recovered_s = round(max(errors) - start_at, 2) if errors else None
+    last_error = "none" if recovered_s is None else f"{recovered_s:+} s from the restart"
     figures.record(
         "05a-postgres-stopped",
         scenario="PostgreSQL stopped (fast shutdown) under load, started again 4 s later",
@@ -141,7 +142,7 @@ def test_postgres_stopped_under_load(
             f"{got['cached_requests']} cached answered ({got['stale']} stale), "
             f"{got['cold_503_json']}/{got['cold_requests']} new ones 503 JSON; max "
             f"{whole['max_ms']} ms (bound {bound_ms:.0f} ms); {counts['stale_served']:.0f} "
-            f"stale served counted; last error {recovered_s} s after the restart began"
+            f"stale served counted; last error sent {last_error}"
         ),
         down=got,
         counts=counts,
