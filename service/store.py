@@ -85,6 +85,10 @@ class RedisStore:
         )
         return token if ok else None
 
+    def held(self, lock_key: str) -> bool:
+        """Whether someone holds the lock `lock_key` now."""
+        return bool(self._call("lock", lambda: self.client.exists(lock_key)))
+
     def release(self, lock_key: str, token: str) -> None:
         self._call("lock", lambda: self._release(keys=[lock_key], args=[token]))
 
