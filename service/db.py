@@ -62,22 +62,24 @@ def connect(
       lock) and the wait for a free pooled connection; SQLite's busy timeout, how long
       a reader waits for a writer's lock before "database is locked".
 
+    None or 0 leaves a timeout unset (SQLite then waits up to 30 s).
+
         engine = connect(url, connect_timeout=3, statement_timeout=10)
     """
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        busy = 30.0 if statement_timeout is None else statement_timeout
+        busy = statement_timeout or 30.0
         return sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": busy})
     connect_args: dict[str, Any] = {}
     options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 4, "max_overflow": 4}
     if url.startswith("postgresql"):
-        if connect_timeout is not None:
+        if connect_timeout:
             connect_args["connect_timeout"] = max(2, math.ceil(connect_timeout))
-        if statement_timeout is not None:
+        if statement_timeout:
             milliseconds = max(1, round(statement_timeout * 1000))
             connect_args["options"] = f"-c statement_timeout={milliseconds}"
-    if statement_timeout is not None:
+    if statement_timeout:
         options["pool_timeout"] = statement_timeout
     return sa.create_engine(url, connect_args=connect_args, **options)
 

@@ -180,7 +180,8 @@ def uncached_baseline(service: ServiceProcess, rate: float, seconds: float) -> l
     """The same offered load, every request a cold miss: what a request costs without a cache."""
     samples = Load(service.url, cold_urls(int(rate * seconds)), rate, seconds).start().wait()
     assert {s.status for s in samples} == {200}, {s.status for s in samples}
-    assert all(s.cache == "MISS" for s in samples)
+    # a cold miss, or (a GET slower than the socket timeout on a busy machine) a bypass
+    assert all(s.cache in ("MISS", "BYPASS") for s in samples)
     return samples
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from service.config import Settings
 from tests.faults.conftest import (
     LATENCY_MARGIN,
     cache_counts,
@@ -51,8 +52,6 @@ def service(redis_server: RedisServer) -> Iterator[ServiceProcess]:
 def test_redis_killed_during_steady_load_then_restarted(
     service: ServiceProcess, redis_server: RedisServer, tmp_path: Path, figures: Figures
 ) -> None:
-    from service.config import Settings
-
     settings = Settings()
     reference = reference_bodies(service.url, URLS)  # also warms the 40 entries
     baseline = summary(uncached_baseline(service, RATE, 3.0))
@@ -130,7 +129,7 @@ def test_redis_killed_during_steady_load_then_restarted(
     assert circuit_during and float(circuit_during[0]["value"][1]) == 1
     assert up_after, "cachewatch_redis_up did not return to 1"
     # recovery: by itself, within the breaker's reset time (plus slack), cold misses counted
-    assert resumed_s is not None and resumed_s <= Settings().breaker_reset_seconds + 2.0
+    assert resumed_s is not None and resumed_s <= settings.breaker_reset_seconds + 2.0
     assert counts["misses_cold"] >= len(URLS)
     # hits again (a GET can still time out now and then on a busy machine: 50 ms is tight)
     assert sum(s.cache == "HIT" for s in tail) >= 0.9 * len(tail), summary(tail)

@@ -70,11 +70,11 @@ class Sample:
     stale: bool = False  # X-Cache-Stale: 1, a stale entry served because the database failed
 
 
-def fetch(base: str, url: str, session: requests.Session | None = None, **kw: object) -> Sample:
+def fetch(base: str, url: str, session: requests.Session | None = None) -> Sample:
     """One GET, recorded as a Sample (a connection failure is status 0, not an exception)."""
     start = time.perf_counter()
     try:
-        r = (session or requests).get(base + url, timeout=10, **kw)  # type: ignore[arg-type]
+        r = (session or requests).get(base + url, timeout=10)
     except requests.RequestException as exc:
         return Sample(url, 0.0, time.perf_counter() - start, 0, "", False, b"", type(exc).__name__)
     elapsed = time.perf_counter() - start
