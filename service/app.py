@@ -9,17 +9,20 @@ the cache and the blueprints. Under gunicorn each worker calls it once.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from service import admin, api, db, errors, health, redis_client
 from service.breaker import CircuitBreaker
 from service.cache import Cache
 from service.config import Settings
 from service.metrics import CacheMetrics
+from service.queries import Catalog
 from service.redis_info import RedisInfoCollector
 from service.sampling import Sampler
 from service.store import RedisStore
@@ -39,10 +42,18 @@ def create_app(
     app.config["CACHEWATCH_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    engine = engine or db.connect(settings.database_url)
+    engine = engine or db.connect(
+        settings.database_url,
+        settings.database_connect_timeout,
+        settings.database_statement_timeout,
+    )
     if engine.dialect.name == "sqlite":
         db.ensure_seeded(engine, settings.seed_listings, settings.seed)
     app.extensions["cachewatch.engine"] = engine
+    # Read the valid slugs now, so that a database failing later does not turn a
+    # valuation that has a stale cached answer into a 503 (its check needs them).
+    with contextlib.suppress(SQLAlchemyError):
+        app.extensions["cachewatch.catalog"] = Catalog.load(engine)
 
     metrics = CacheMetrics(registry)
     topology = redis_client.connect(settings)

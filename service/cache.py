@@ -172,16 +172,21 @@ class Cache:
             self.store.release(key.lock, token)
 
     def _wait_for(self, m: EndpointMetrics, key: CacheKey) -> envelope.Entry | None:
+        """Wait for the lock holder's entry; stop early if it let go without storing one
+        (its database call failed): waiting on would cost the full wait for nothing."""
         deadline = time.monotonic() + self.settings.lock_wait_seconds
         while time.monotonic() < deadline:
             time.sleep(_WAIT_STEP)
             try:
+                holder_done = not self.store.held(key.lock)  # asked first: it stores, then lets go
                 entry = self._decode(m, self.store.get(key.key))
             except (Unavailable, ReplyError):
                 break
             if entry is not None and entry.fresh(time.time()):
                 m.lock_wait_filled.inc()
                 return entry
+            if holder_done:
+                break
         m.lock_wait_timeout.inc()
         return None
 

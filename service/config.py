@@ -76,6 +76,8 @@ class Settings:
     database_url: str = ""
     seed_listings: int = 1_000_000
     seed: int = 42
+    database_connect_timeout: float = 3.0
+    database_statement_timeout: float = 10.0
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_cluster_nodes: tuple[str, ...] = ()
@@ -131,6 +133,8 @@ class Settings:
             or f"sqlite:///{state_dir / 'cachewatch.sqlite3'}",
             seed_listings=_number(env, "CACHEWATCH_SEED_LISTINGS", 1_000_000, int),
             seed=_number(env, "CACHEWATCH_SEED", 42, int),
+            database_connect_timeout=_number(env, "DATABASE_CONNECT_TIMEOUT", 3.0),
+            database_statement_timeout=_number(env, "DATABASE_STATEMENT_TIMEOUT", 10.0),
             redis_url=env.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379/0",
             redis_cluster_nodes=_list(env, "REDIS_CLUSTER_NODES"),
             redis_sentinels=_list(env, "REDIS_SENTINELS"),

@@ -8,7 +8,9 @@ One set of SQLAlchemy Core tables and queries serves both databases.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -47,12 +49,39 @@ listings = sa.Table(
 LISTING_TYPES = ("buy", "rent")
 
 
-def connect(url: str) -> Engine:
-    """An engine for `url`; an SQLite file's folder is created if missing."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
+def connect(
+    url: str, connect_timeout: float | None = None, statement_timeout: float | None = None
+) -> Engine:
+    """An engine for `url`; an SQLite file's folder is created if missing.
+
+    The timeouts bound how long a request can wait on a sick database (the
+    serving engine sets them; seeding does not, its statements are long):
+
+    - `connect_timeout`: PostgreSQL's libpq `connect_timeout` (whole seconds, at least 2);
+    - `statement_timeout`: PostgreSQL's `statement_timeout` (which covers waiting for a
+      lock) and the wait for a free pooled connection; SQLite's busy timeout, how long
+      a reader waits for a writer's lock before "database is locked".
+
+    None or 0 leaves a timeout unset (SQLite then waits up to 30 s).
+
+        engine = connect(url, connect_timeout=3, statement_timeout=10)
+    """
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        busy = statement_timeout or 30.0
+        return sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": busy})
+    connect_args: dict[str, Any] = {}
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 4, "max_overflow": 4}
+    if url.startswith("postgresql"):
+        if connect_timeout:
+            connect_args["connect_timeout"] = max(2, math.ceil(connect_timeout))
+        if statement_timeout:
+            milliseconds = max(1, round(statement_timeout * 1000))
+            connect_args["options"] = f"-c statement_timeout={milliseconds}"
+    if statement_timeout:
+        options["pool_timeout"] = statement_timeout
+    return sa.create_engine(url, connect_args=connect_args, **options)
 
 
 def listing_count(engine: Engine) -> int:

@@ -10,6 +10,7 @@ took (for XFetch early refresh). A hit sends `body` as it is.
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import NamedTuple
 
@@ -42,6 +43,6 @@ def unpack(raw: bytes) -> Entry:
     if len(raw) < _HEADER.size:
         raise CorruptEntry("entry shorter than its header")
     magic, created, ttl, delta = _HEADER.unpack_from(raw)
-    if magic != MAGIC or not (created > 0 and delta >= 0):
+    if magic != MAGIC or not (0 < created < math.inf and 0 <= delta < math.inf):
         raise CorruptEntry("not a cachewatch entry")
     return Entry(created, ttl, delta, raw[_HEADER.size :])

@@ -95,6 +95,10 @@ class RedisStore:
         )
         return token if ok else None
 
+    def held(self, lock_key: str) -> bool:
+        """Whether someone holds the lock `lock_key` now."""
+        return bool(self.run("lock", lambda: self.client.exists(lock_key)))
+
     def release(self, lock_key: str, token: str) -> None:
         self.run("lock", lambda: self._release(keys=[lock_key], args=[token]))
 
