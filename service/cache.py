@@ -149,14 +149,14 @@ class Cache:
                 )
         try:
             data = self._compute(m, view, params, stale)
+            body, cacheable = self._dumps(m, data)
+            if cacheable:  # stored before the lock is let go: waiters find it
+                self._store(m, key, body, data_delta=g.pop("backend_seconds", 0.0))
         except _StaleServed as served:
             return served.response, len(served.response.get_data())
         finally:
             if token not in (None, ""):
                 self._unlock(key, token)
-        body, cacheable = self._dumps(m, data)
-        if cacheable:
-            self._store(m, key, body, data_delta=g.pop("backend_seconds", 0.0))
         return _json_response(body, "MISS"), len(body)
 
     def _try_lock(self, m: EndpointMetrics, key: CacheKey) -> str | None:
