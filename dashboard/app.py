@@ -25,7 +25,6 @@ from dashboard.prom import PromError
 from dashboard.view import DEFAULT_RANGE, RANGES, ViewState
 
 ALL = "all"
-REFRESH_MS = 30_000
 
 
 def _nav(pages: Sequence[Page], pathname: str | None, search: str | None) -> list[Any]:
@@ -46,12 +45,12 @@ def _endpoint_options(endpoints: Sequence[str]) -> list[dict[str, str]]:
     ]
 
 
-def _shell(pages: Sequence[Page]) -> html.Div:
+def _shell(pages: Sequence[Page], refresh_seconds: float) -> html.Div:
     return html.Div(
         className="shell",
         children=[
             dcc.Location(id="url", refresh="callback-nav"),
-            dcc.Interval(id="refresh", interval=REFRESH_MS),
+            dcc.Interval(id="refresh", interval=int(refresh_seconds * 1000)),
             html.Header(
                 className="topbar",
                 children=[
@@ -115,7 +114,7 @@ def create_app(
         suppress_callback_exceptions=True,
         serve_locally=True,
     )
-    app.layout = _shell(pages)
+    app.layout = _shell(pages, config.refresh_seconds)
     by_path = {p.path: p for p in pages}
 
     @app.callback(Output("page", "children"), Input("url", "pathname"))

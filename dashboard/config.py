@@ -13,6 +13,7 @@
 | `DASHBOARD_HOST` | `127.0.0.1` | the address to listen on (`0.0.0.0` in a container) |
 | `DASHBOARD_PORT` | `8050` | the port to listen on |
 | `ROLLOUT_START` | unset | ISO time the cache was rolled out; unset: the first sample |
+| `DASHBOARD_REFRESH_SECONDS` | `30` | how often the pages reload their data |
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class DashboardConfig:
     host: str = "127.0.0.1"
     port: int = 8050
     rollout_start: datetime | None = None
+    refresh_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prometheus_url", self.prometheus_url.rstrip("/"))
@@ -82,4 +84,5 @@ class DashboardConfig:
             host=env.get("DASHBOARD_HOST", "").strip() or cls.host,
             port=int(port),
             rollout_start=parse_time(rollout) if rollout else None,
+            refresh_seconds=_positive(env, "DASHBOARD_REFRESH_SECONDS", cls.refresh_seconds),
         )
