@@ -22,6 +22,7 @@ from dashboard.config import DashboardConfig
 from dashboard.context import AppContext
 from dashboard.pages import Page, default_pages
 from dashboard.prom import PromError
+from dashboard.queries.common import DEFAULT_ENDPOINTS
 from dashboard.view import DEFAULT_RANGE, RANGES, ViewState
 
 ALL = "all"
@@ -68,7 +69,7 @@ def _shell(pages: Sequence[Page], refresh_seconds: float) -> html.Div:
                             ),
                             dcc.Dropdown(
                                 id="endpoint",
-                                options=_endpoint_options([]),
+                                options=_endpoint_options(DEFAULT_ENDPOINTS),
                                 value=ALL,
                                 clearable=False,
                                 searchable=False,
@@ -130,28 +131,40 @@ def create_app(
         Output("url", "search"),
         Output("range", "value"),
         Output("endpoint", "value"),
+        Output("endpoint", "options"),
         Input("url", "search"),
         Input("range", "value"),
         Input("endpoint", "value"),
+        Input("refresh", "n_intervals"),
     )
-    def sync(search: str | None, range_key: str | None, endpoint: str | None) -> tuple[Any, ...]:
-        """The URL is the state: controls write to it, and follow it on load or back/forward."""
-        if ctx.triggered_id in ("range", "endpoint"):
+    def sync(
+        search: str | None, range_key: str | None, endpoint: str | None, _n: int | None
+    ) -> tuple[Any, ...]:
+        """The URL is the state: the controls write to it, and follow it on load or back/forward.
+
+        The endpoint options come with the value, so a shared URL's endpoint is
+        always among them (a dropdown drops a value it has no option for).
+        """
+        trigger = ctx.triggered_id
+        if trigger in ("range", "endpoint"):
             picked = ViewState(
                 range=range_key if range_key in RANGES else DEFAULT_RANGE,
                 endpoint=None if endpoint in (None, ALL) else endpoint,
             )
             wanted = picked.to_search()
-            return (no_update if wanted == search else wanted), no_update, no_update
+            return (no_update if wanted == search else wanted), no_update, no_update, no_update
         state = ViewState.from_search(search)
-        return no_update, state.range, state.endpoint or ALL
+        options = _endpoint_options(known_endpoints(state.endpoint))
+        if trigger == "refresh":
+            return no_update, no_update, no_update, options
+        return no_update, state.range, state.endpoint or ALL, options
 
-    @app.callback(Output("endpoint", "options"), Input("refresh", "n_intervals"))
-    def endpoint_options(_n: int | None) -> list[dict[str, str]]:
+    def known_endpoints(selected: str | None) -> list[str]:
         try:
-            return _endpoint_options(context.endpoints())
+            found = set(context.endpoints())
         except PromError:
-            return _endpoint_options([])
+            found = set(DEFAULT_ENDPOINTS)
+        return sorted(found | ({selected} if selected else set()))
 
     register_downloads(app)
     for page in pages:

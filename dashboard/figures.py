@@ -83,6 +83,21 @@ def _grid(frame: pd.DataFrame, step: float | None) -> pd.DatetimeIndex | None:
     return pd.date_range(start, end, freq=pd.Timedelta(seconds=step))
 
 
+def _span_anchor(span: tuple[float, float]) -> go.Scatter:
+    """An invisible trace over the whole range, so the axis shows it even where no data is.
+
+    (An explicit axis range would do too, but would override the user's zoom on refresh.)
+    """
+    ends = [pd.Timestamp(s, unit="s", tz="UTC").isoformat() for s in span]
+    return go.Scatter(
+        x=ends, y=[None, None], mode="lines", showlegend=False, hoverinfo="skip", name=""
+    )
+
+
+#: Tick marks of the log latency axis, in ms.
+LOG_TICKS = (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+
+
 def timeseries(
     frame: pd.DataFrame,
     *,
@@ -99,8 +114,8 @@ def timeseries(
 ) -> go.Figure:
     """One line (or stacked area) per series.
 
-    `step` reindexes each series so gaps show; `span` (epoch seconds) fixes the
-    x axis to the whole range; `hide_zero` leaves out series that stay at 0
+    `step` reindexes each series so gaps show; `span` (epoch seconds) makes the
+    axis cover the whole range; `hide_zero` leaves out series that stay at 0
     (all-zero series become one `total` line, so "none at all" still shows).
     """
     if frame.empty:
@@ -129,10 +144,14 @@ def timeseries(
             )
         )  # fmt: skip
     fig.update_yaxes(title_text=suffix, tickformat=tickformat, hoverformat=hoverformat)
+    fig.update_xaxes(nticks=8)  # few enough not to tilt in a half-width card
     if span is not None:
-        fig.update_xaxes(range=[_iso(span[0]), _iso(span[1])])
+        fig.add_trace(_span_anchor(span))
     if unit == "seconds":  # hits and misses differ by orders of magnitude
-        fig.update_yaxes(type="log", title_text="ms (log scale)")
+        ticks = [f"{t:g}" for t in LOG_TICKS]
+        fig.update_yaxes(
+            type="log", title_text="ms (log scale)", tickvals=LOG_TICKS, ticktext=ticks
+        )
     if unit == "ratio":
         fig.update_yaxes(range=[0, 1.05])
     if unit == "state":
@@ -155,16 +174,32 @@ def timeseries(
     return fig
 
 
-def _iso(epoch: float) -> str:
-    return pd.Timestamp(epoch, unit="s", tz="UTC").isoformat()
-
-
 def _drop_zero_series(frame: pd.DataFrame) -> pd.DataFrame:
     nonzero = frame.groupby("series")["value"].apply(lambda v: bool((v.fillna(0) != 0).any()))
     if nonzero.any():
         return frame[frame["series"].isin(nonzero[nonzero].index)]
     total = frame.groupby("time", as_index=False)["value"].sum()
     return total.assign(series="total")
+
+
+def keep_zoom(figure: go.Figure, relayout: dict[str, Any] | None) -> None:
+    """Put the axis ranges a user zoomed to (a Graph's `relayoutData`) into `figure`.
+
+    >>> fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 2, 3]))
+    >>> keep_zoom(fig, {"xaxis.range[0]": 1.5, "xaxis.range[1]": 2.5, "yaxis.autorange": True})
+    >>> fig.layout.xaxis.range, fig.layout.yaxis.range
+    ((1.5, 2.5), None)
+    """
+    if not relayout or not figure.data:
+        return
+    for axis in ("xaxis", "yaxis"):
+        if f"{axis}.range[0]" in relayout and f"{axis}.range[1]" in relayout:
+            zoom = [relayout[f"{axis}.range[0]"], relayout[f"{axis}.range[1]"]]
+        elif isinstance(relayout.get(f"{axis}.range"), list):
+            zoom = list(relayout[f"{axis}.range"])
+        else:
+            continue
+        figure.update_layout({axis: {"range": zoom, "autorange": False}})
 
 
 def _array(values: Any) -> list[Any]:

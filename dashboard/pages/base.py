@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, State, callback_context, html, no_update
 
 from dashboard.components import banner, chart_id
 from dashboard.context import AppContext
-from dashboard.figures import empty_figure
+from dashboard.figures import empty_figure, keep_zoom
 from dashboard.prom import PromError
 from dashboard.view import ViewState
 
@@ -98,23 +98,36 @@ def run_view(
 
 def register_view(
     app: Dash,
-    ctx: AppContext,
+    context: AppContext,
     prefix: str,
     charts: Mapping[str, str],
     parts: Sequence[str],
     render: Callable[[AppContext, ViewState], PageView],
 ) -> None:
-    """The page's callback: the URL's state and the refresh timer in, everything shown out."""
+    """The page's callback: the URL's state and the refresh timer in, everything shown out.
+
+    A refresh keeps each chart's zoom: the figures carry `uirevision`, and since
+    Dash 4's Graph writes a user's zoom back into its figure (which makes Plotly
+    forget it on the next update), the zoom the Graph reported (`relayoutData`)
+    is also put back into the refreshed figure. A new range or endpoint clears it.
+    """
     outputs = [
         Output(f"{prefix}-banner", "children"),
         Output(f"{prefix}-status", "children"),
         *(Output(chart_id(name), "figure") for name in charts),
         *(Output(*_target(part)) for part in parts),
+        *(Output(chart_id(name), "relayoutData") for name in charts),
     ]
+    states = [State(chart_id(name), "relayoutData") for name in charts]
 
-    @app.callback(outputs, Input("url", "search"), Input("refresh", "n_intervals"))
-    def update(search: str | None, _n: int | None) -> list[Any]:
-        return run_view(ctx, ViewState.from_search(search), prefix, charts, parts, render)
+    @app.callback(outputs, Input("url", "search"), Input("refresh", "n_intervals"), *states)
+    def update(search: str | None, _n: int | None, *zooms: dict[str, Any] | None) -> list[Any]:
+        out = run_view(context, ViewState.from_search(search), prefix, charts, parts, render)
+        if callback_context.triggered_id != "refresh":
+            return [*out, *(None for _ in charts)]  # a new view starts unzoomed
+        for figure, zoom in zip(out[2 : 2 + len(charts)], zooms, strict=True):
+            keep_zoom(figure, zoom)
+        return [*out, *(no_update for _ in charts)]
 
 
 def _target(part: str) -> tuple[str, str]:

@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -99,6 +102,14 @@ class DashboardServer(ManagedProcess):
 
     def is_ready(self) -> bool:
         return requests.get(f"{self.url}/_dash-layout", timeout=2).ok
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """gunicorn's quick shutdown (SIGINT): a test has nothing in flight to drain."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout)
+        super().stop(timeout)
 
 
 @pytest.fixture
