@@ -77,6 +77,11 @@ class TimeWindow:
         return promql_duration(self.seconds)
 
     @property
+    def latest(self) -> str:
+        """How far back "the latest value" may look: the window, at most an hour."""
+        return promql_duration(min(self.seconds, 3600))
+
+    @property
     def rate_seconds(self) -> int:
         """The window of each point's rate: one step, and at least MIN_RATE_WINDOW."""
         return max(self.step, MIN_RATE_WINDOW)

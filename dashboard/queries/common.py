@@ -54,26 +54,23 @@ def discover_endpoints(client: PromClient, window: TimeWindow) -> tuple[str, ...
     return safe or DEFAULT_ENDPOINTS
 
 
-def prefer_rule(
-    client: PromClient, rule: str, rule_expr: str, raw_expr: str, window: TimeWindow
-) -> str:
-    """`rule_expr` when the chart's rate window is the rule's and the rule has data from the start.
+def rule_fits(client: PromClient, rule: str, window: TimeWindow) -> bool:
+    """Whether recording rule `rule` can stand in for raw rates over this window.
 
-    A recording rule only has history since Prometheus began evaluating it, so a
-    rule without data at the window's start would show a shorter chart than the
-    raw metrics: the raw expression wins then (as it does in a Prometheus without rules).
+    It must have the chart's rate window (5m), be loaded in this Prometheus, and
+    have data at the window's start: a rule only has history since Prometheus
+    began evaluating it, and the raw metrics would show more.
     """
     if window.rate_seconds != RULE_WINDOW_SECONDS:
-        return raw_expr
+        return False
     try:
         if rule not in client.recording_rules():
-            return raw_expr
+            return False
     except PromError as exc:
         if exc.kind in ("unreachable", "timeout"):
             raise
-        return raw_expr  # a Prometheus (or proxy) without the rules API
-    covered = client.query(f"count({rule})", at=window.start + window.step)
-    return rule_expr if not covered.empty else raw_expr
+        return False  # a Prometheus (or proxy) without the rules API
+    return not client.query(f"count({rule})", at=window.start + window.step).empty
 
 
 def to_series(frame: pd.DataFrame, name: str | Callable[[pd.Series], str]) -> pd.DataFrame:

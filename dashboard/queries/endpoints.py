@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.prom import PromClient
-from dashboard.queries.common import Scope, concat, label, prefer_rule, to_series
+from dashboard.quantiles import histogram_quantile
+from dashboard.queries.common import Scope, concat, label, rule_fits, to_series
 from dashboard.view import TimeWindow
 
 BUCKET = "cachewatch_http_request_duration_seconds_bucket"
@@ -22,17 +23,14 @@ RESULT_NAMES = {"hit": "hit", "miss": "miss", "bypass": "bypass", "none": "rejec
 def table_queries(scope: Scope, window: TimeWindow) -> dict[str, str]:
     """Instant queries at the window's end, each `by (endpoint)`, over the whole window."""
     m, w = scope.matcher, window.duration
-
-    def p50(cache: str) -> str:
-        return (
-            "histogram_quantile(0.5, sum by (endpoint, le) "
-            f'(increase({BUCKET}{{{m}, cache="{cache}"}}[{w}])))'
-        )
-
     return {
-        "before_p50": p50("miss"),
-        "after_p50": p50("hit"),
-        "ttl": f"max by (endpoint) (last_over_time(cachewatch_cache_ttl_seconds{{{m}}}[{w}]))",
+        "buckets": (
+            f'sum by (endpoint, cache, le) (increase({BUCKET}{{{m}, cache=~"hit|miss"}}[{w}]))'
+        ),
+        "ttl": (
+            "max by (endpoint) (last_over_time(cachewatch_cache_ttl_seconds"
+            f"{{{m}}}[{window.latest}]))"
+        ),
         "hits": f"sum by (endpoint) (increase(cachewatch_cache_hits_total{{{m}}}[{w}]))",
         "misses": f"sum by (endpoint) (increase(cachewatch_cache_misses_total{{{m}}}[{w}]))",
         "bypass": f"sum by (endpoint) (increase(cachewatch_cache_bypass_total{{{m}}}[{w}]))",
@@ -46,13 +44,18 @@ def endpoint_table(client: PromClient, window: TimeWindow, scope: Scope) -> pd.D
     Endpoints with no data at all are left out.
     """
     frames = client.query_many(table_queries(scope, window), at=window.end)
+    buckets = frames.pop("buckets")
+    for name, cache in (("before_p50", "miss"), ("after_p50", "hit")):
+        part = buckets[buckets["cache"] == cache] if not buckets.empty else buckets
+        frames[name] = histogram_quantile(0.5, part, by=["endpoint"]).dropna()
     columns: dict[str, pd.Series] = {}
     for name, frame in frames.items():
         if not frame.empty and "endpoint" in frame:
             columns[name] = frame.set_index("endpoint")["value"]
     if not columns:
         return pd.DataFrame(columns=TABLE_COLUMNS)
-    wide = pd.DataFrame(columns).reindex(columns=list(frames)).astype(float)
+    names = ["before_p50", "after_p50", "ttl", "hits", "misses", "bypass"]
+    wide = pd.DataFrame(columns).reindex(columns=names).astype(float)
     hits, misses = wide["hits"].fillna(0), wide["misses"].fillna(0)
     wide["requests"] = hits + misses + wide["bypass"].fillna(0)
     lookups = hits + misses
@@ -63,22 +66,36 @@ def endpoint_table(client: PromClient, window: TimeWindow, scope: Scope) -> pd.D
 
 
 def latency(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFrame:
-    """p50 / p95 / p99 of hits and of misses over time (seconds), series like `hit p95`."""
-    w = window.rate_window
-    exprs: dict[str, str] = {}
-    for q in QUANTILES:
-        name = f"p{round(q * 100)}"
-        raw = (
-            f"histogram_quantile({q}, sum by (cache, le) "
-            f'(rate({BUCKET}{{{scope.matcher}, cache=~"hit|miss"}}[{w}])))'
-        )
-        if scope.endpoint:  # the per-endpoint rules fit one endpoint, not a sum of several
-            rule = f"endpoint_cache:cachewatch_http_request_duration_seconds:{name}_rate5m"
-            selector = f'{rule}{{{scope.matcher}, cache=~"hit|miss"}}'
-            raw = prefer_rule(client, rule, f"avg by (cache) ({selector})", raw, window)
-        exprs[name] = raw
-    frames = client.query_range_many(exprs, window.start, window.end, window.step)
-    return concat([to_series(f, label("cache", f"{{}} {name}")) for name, f in frames.items()])
+    """p50 / p95 / p99 of hits and of misses over time (seconds), series like `hit p95`.
+
+    One range query fetches the buckets' rates; the quantiles are taken from them
+    here. With one endpoint picked, the per-endpoint recording rules serve when they fit.
+    """
+    names = {q: f"p{round(q * 100)}" for q in QUANTILES}
+    if scope.endpoint:  # the per-endpoint rules fit one endpoint, not a sum of several
+        rules = {
+            name: f"endpoint_cache:cachewatch_http_request_duration_seconds:{name}_rate5m"
+            for name in names.values()
+        }
+        if all(rule_fits(client, rule, window) for rule in rules.values()):
+            exprs = {
+                name: f'avg by (cache) ({rule}{{{scope.matcher}, cache=~"hit|miss"}})'
+                for name, rule in rules.items()
+            }
+            frames = client.query_range_many(exprs, window.start, window.end, window.step)
+            return concat(
+                [to_series(f, label("cache", f"{{}} {name}")) for name, f in frames.items()]
+            )
+    expr = (
+        f"sum by (cache, le) (rate({BUCKET}"
+        f'{{{scope.matcher}, cache=~"hit|miss"}}[{window.rate_window}]))'
+    )
+    buckets = client.query_range(expr, window.start, window.end, window.step)
+    parts = []
+    for q, name in names.items():
+        frame = histogram_quantile(q, buckets, by=["time", "cache"]).dropna()
+        parts.append(to_series(frame, label("cache", f"{{}} {name}")))
+    return concat(parts)
 
 
 def requests_by_result(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFrame:

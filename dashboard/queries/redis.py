@@ -89,15 +89,19 @@ class RedisStatus:
 
 
 def redis_status(client: PromClient, window: TimeWindow, scope: Scope) -> RedisStatus:
-    """The state at the window's end; errors and evictions are totals over the window."""
-    w, last = window.duration, f"last_over_time({{}}[{window.duration}])"
+    """The state at the window's end (the latest value within an hour of it);
+    errors and evictions are totals over the window."""
+    w, recent = window.duration, window.latest
+    last = f"last_over_time({{}}[{recent}])"
     exprs = {
-        "up": f"max by (node) (last_over_time(cachewatch_redis_up[{w}]))",
+        "up": f"max by (node) (last_over_time(cachewatch_redis_up[{recent}]))",
         "used": _nodes("cachewatch_redis_memory_used_bytes", last),
-        "max_min": f"min(max by (node) (last_over_time(cachewatch_redis_memory_max_bytes[{w}])))",
+        "max_min": (
+            f"min(max by (node) (last_over_time(cachewatch_redis_memory_max_bytes[{recent}])))"
+        ),
         "max": _nodes("cachewatch_redis_memory_max_bytes", last),
         "keys": _nodes("cachewatch_redis_keys", last),
-        "circuit": f"max(last_over_time(cachewatch_cache_circuit_open[{w}]))",
+        "circuit": f"max(last_over_time(cachewatch_cache_circuit_open[{recent}]))",
         "errors": f"sum(increase(cachewatch_cache_errors_total{{{scope.matcher}}}[{w}]))",
         "evicted": _nodes("cachewatch_redis_evicted_keys_total", f"increase({{}}[{w}])"),
     }

@@ -13,7 +13,7 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard.prom import PromClient
-from dashboard.queries.common import Scope, concat, label, prefer_rule, to_series
+from dashboard.queries.common import Scope, concat, label, rule_fits, to_series
 from dashboard.view import TimeWindow
 
 OVERALL = "all endpoints"
@@ -21,40 +21,47 @@ HITS = "cachewatch_cache_hits_total"
 LOOKUPS = '__name__=~"cachewatch_cache_hits_total|cachewatch_cache_misses_total"'
 
 
-def hit_ratio_expr(matcher: str, rate_window: str, by: str = "") -> str:
-    """hits / (hits + misses), summed over instances first; absent where there were no lookups.
-
-    >>> print(hit_ratio_expr('endpoint="areas"', "5m").replace("cachewatch_cache_", ""))
-    ... # doctest: +NORMALIZE_WHITESPACE
-    (sum(rate(hits_total{endpoint="areas"}[5m])) or 0 *
-     sum(rate({__name__=~"hits_total|misses_total", endpoint="areas"}[5m])))
-     / (sum(rate({__name__=~"hits_total|misses_total", endpoint="areas"}[5m])) > 0)
-    """
-    agg = f"sum by ({by})" if by else "sum"
-    hits = f"{agg}(rate({HITS}{{{matcher}}}[{rate_window}]))"
-    lookups = f"{agg}(rate({{{LOOKUPS}, {matcher}}}[{rate_window}]))"
-    return f"({hits} or 0 * {lookups}) / ({lookups} > 0)"
+RULES = (
+    "endpoint:cachewatch_cache_hit_ratio:ratio_rate5m",
+    "job:cachewatch_cache_hit_ratio:ratio_rate5m",
+)
 
 
 def hit_ratio(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFrame:
-    """The hit ratio over the window: `all endpoints` (unless one is picked) and each endpoint."""
-    w = window.rate_window
-    per_endpoint = prefer_rule(
-        client,
-        "endpoint:cachewatch_cache_hit_ratio:ratio_rate5m",
-        f"avg by (endpoint) (endpoint:cachewatch_cache_hit_ratio:ratio_rate5m{{{scope.matcher}}})",
-        hit_ratio_expr(scope.matcher, w, by="endpoint"),
-        window,
-    )
-    exprs = {"endpoints": per_endpoint}
+    """The hit ratio over the window: `all endpoints` (unless one is picked) and each endpoint.
+
+    hits / (hits + misses), summed over instances first, absent where there were
+    no lookups. Two range queries (hits, lookups by endpoint) give every series;
+    the recording rules serve instead when they fit.
+    """
+    if all(rule_fits(client, rule, window) for rule in RULES):
+        return _from_rules(client, window, scope)
+    w, m = window.rate_window, scope.matcher
+    exprs = {
+        "hits": f"sum by (endpoint) (rate({HITS}{{{m}}}[{w}]))",
+        "lookups": f"sum by (endpoint) (rate({{{LOOKUPS}, {m}}}[{w}]))",
+    }
+    frames = client.query_range_many(exprs, window.start, window.end, window.step)
+    lookups = frames["lookups"]
+    if lookups.empty:
+        return to_series(lookups, OVERALL)
+    keys = ["time", "endpoint"]
+    both = lookups.merge(frames["hits"], on=keys, how="left", suffixes=("_lookups", "_hits"))
+    both = both.fillna({"value_hits": 0.0})
+    both = both[both["value_lookups"] > 0]
+    per_endpoint = both.assign(value=both["value_hits"] / both["value_lookups"])
+    parts = [to_series(per_endpoint, label("endpoint"))]
     if not scope.endpoint:
-        exprs["overall"] = prefer_rule(
-            client,
-            "job:cachewatch_cache_hit_ratio:ratio_rate5m",
-            "avg(job:cachewatch_cache_hit_ratio:ratio_rate5m)",
-            hit_ratio_expr(scope.matcher, w),
-            window,
-        )
+        totals = both.groupby("time", as_index=False)[["value_hits", "value_lookups"]].sum()
+        overall = totals.assign(value=totals["value_hits"] / totals["value_lookups"])
+        parts.insert(0, to_series(overall, OVERALL))
+    return concat(parts)
+
+
+def _from_rules(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFrame:
+    exprs = {"endpoints": f"avg by (endpoint) ({RULES[0]}{{{scope.matcher}}})"}
+    if not scope.endpoint:
+        exprs["overall"] = f"avg({RULES[1]})"
     frames = client.query_range_many(exprs, window.start, window.end, window.step)
     parts = [to_series(frames["endpoints"], label("endpoint"))]
     if "overall" in frames:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from dashboard.prom import PromClient, scalar
+from dashboard.quantiles import histogram_quantile
 from dashboard.queries.common import Scope
 from dashboard.view import TimeWindow
 
@@ -38,14 +39,6 @@ class Criterion:
     measured: str
 
 
-def _quantile(q: float, matcher: str, cache: str, window: str) -> str:
-    bucket = "cachewatch_http_request_duration_seconds_bucket"
-    return (
-        f"histogram_quantile({q}, sum by (le) "
-        f'(increase({bucket}{{{matcher}, cache="{cache}"}}[{window}])))'
-    )
-
-
 def scorecard_queries(scope: Scope, window: TimeWindow) -> dict[str, str]:
     """The instant queries (at the window's end) that `evaluate` needs, by name."""
     m, w = scope.matcher, window.duration
@@ -58,15 +51,22 @@ def scorecard_queries(scope: Scope, window: TimeWindow) -> dict[str, str]:
         "scraped": f"max(max_over_time(cachewatch_cache_enabled[{w}]))",
         "redis_up_min": f"min(min_over_time(cachewatch_redis_up[{w}]))",
         "circuit_max": f"max(max_over_time(cachewatch_cache_circuit_open[{w}]))",
-        "hit_p95": _quantile(0.95, m, "hit", w),
-        "hit_p50": _quantile(0.5, m, "hit", w),
-        "miss_p50": _quantile(0.5, m, "miss", w),
+        "buckets": (
+            "sum by (cache, le) (increase(cachewatch_http_request_duration_seconds_bucket"
+            f'{{{m}, cache=~"hit|miss"}}[{w}]))'
+        ),
     }
 
 
 def scorecard(client: PromClient, window: TimeWindow, scope: Scope) -> list[Criterion]:
     frames = client.query_many(scorecard_queries(scope, window), at=window.end)
-    return evaluate({name: scalar(frame) for name, frame in frames.items()}, window.label)
+    buckets = frames.pop("buckets")
+    values = {name: scalar(frame) for name, frame in frames.items()}
+    for name, q, cache in (("hit_p95", 0.95, "hit"), ("hit_p50", 0.5, "hit"),
+                           ("miss_p50", 0.5, "miss")):  # fmt: skip
+        part = buckets[buckets["cache"] == cache] if not buckets.empty else buckets
+        values[name] = scalar(histogram_quantile(q, part, by=[]))
+    return evaluate(values, window.label)
 
 
 def _ms(seconds: float) -> str:
