@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pandas as pd
 import pytest
@@ -12,11 +13,11 @@ from dashboard.quantiles import histogram_quantile
 from dashboard.view import TimeWindow
 
 
-def buckets(counts: dict[str, float], **labels: str) -> pd.DataFrame:
+def buckets(counts: Mapping[str, float], **labels: str) -> pd.DataFrame:
     return pd.DataFrame([{**labels, "le": le, "value": v} for le, v in counts.items()])
 
 
-def one(q: float, counts: dict[str, float]) -> float:
+def one(q: float, counts: Mapping[str, float]) -> float:
     return float(histogram_quantile(q, buckets(counts), by=[])["value"].iloc[0])
 
 
