@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from dashboard.prom import PromClient, PromError
-from dashboard.view import TimeWindow
+from dashboard.prom import PromClient, PromError, scalar
+from dashboard.view import TimeWindow, promql_duration
 
 #: The cached endpoints when Prometheus has not seen any yet (docs/metrics.md).
 DEFAULT_ENDPOINTS = ("areas", "property_types", "valuation")
@@ -54,12 +54,12 @@ def discover_endpoints(client: PromClient, window: TimeWindow) -> tuple[str, ...
     return safe or DEFAULT_ENDPOINTS
 
 
-def rule_fits(client: PromClient, rule: str, window: TimeWindow) -> bool:
-    """Whether recording rule `rule` can stand in for raw rates over this window.
+def rule_fits(client: PromClient, rule: str, window: TimeWindow, raw: str) -> bool:
+    """Whether recording rule `rule` can stand in for rates of metric `raw` over this window.
 
     It must have the chart's rate window (5m), be loaded in this Prometheus, and
-    have data at the window's start: a rule only has history since Prometheus
-    began evaluating it, and the raw metrics would show more.
+    have data as far back in the window as the raw metric: a rule only has history
+    since Prometheus began evaluating it (or since it was backfilled).
     """
     if window.rate_seconds != RULE_WINDOW_SECONDS:
         return False
@@ -70,7 +70,16 @@ def rule_fits(client: PromClient, rule: str, window: TimeWindow) -> bool:
         if exc.kind in ("unreachable", "timeout"):
             raise
         return False  # a Prometheus (or proxy) without the rules API
-    return not client.query(f"count({rule})", at=window.start + window.step).empty
+    first = "min_over_time(timestamp(count({}))[{}:{}])"
+    span, step = window.duration, promql_duration(window.step)
+    got = client.query_many(
+        {"rule": first.format(rule, span, step), "raw": first.format(raw, span, step)},
+        at=window.end,
+    )
+    rule_from, raw_from = scalar(got["rule"]), scalar(got["raw"])
+    if rule_from is None or raw_from is None:
+        return False
+    return rule_from <= raw_from + window.step + RULE_WINDOW_SECONDS
 
 
 def to_series(frame: pd.DataFrame, name: str | Callable[[pd.Series], str]) -> pd.DataFrame:

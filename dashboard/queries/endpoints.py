@@ -77,7 +77,7 @@ def latency(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFram
             name: f"endpoint_cache:cachewatch_http_request_duration_seconds:{name}_rate5m"
             for name in names.values()
         }
-        if all(rule_fits(client, rule, window) for rule in rules.values()):
+        if all(rule_fits(client, rule, window, BUCKET) for rule in rules.values()):
             exprs = {
                 name: f'avg by (cache) ({rule}{{{scope.matcher}, cache=~"hit|miss"}})'
                 for name, rule in rules.items()

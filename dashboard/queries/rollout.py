@@ -34,7 +34,7 @@ def hit_ratio(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFr
     no lookups. Two range queries (hits, lookups by endpoint) give every series;
     the recording rules serve instead when they fit.
     """
-    if all(rule_fits(client, rule, window) for rule in RULES):
+    if all(rule_fits(client, rule, window, HITS) for rule in RULES):
         return _from_rules(client, window, scope)
     w, m = window.rate_window, scope.matcher
     exprs = {
