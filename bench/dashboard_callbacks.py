@@ -14,6 +14,7 @@ endpoints or one. The target is under 500 ms.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -130,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             with prom:
                 rows = run_pages(prom.url, args.runs)
     print()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {load} (other work on the machine slows this)")
     target = f"< {TARGET_MS:.0f} ms"
     print(f"| page | view | first call ms | median of {args.runs} ms | max ms | {target} |")
     print("|---|---|---:|---:|---:|---|")
