@@ -145,6 +145,8 @@ def timeseries(
         )  # fmt: skip
     fig.update_yaxes(title_text=suffix, tickformat=tickformat, hoverformat=hoverformat)
     fig.update_xaxes(nticks=8)  # few enough not to tilt in a half-width card
+    if unit in ("bytes", "per_second", "count"):
+        fig.update_yaxes(rangemode="tozero")
     if span is not None:
         fig.add_trace(_span_anchor(span))
     if unit == "seconds":  # hits and misses differ by orders of magnitude
