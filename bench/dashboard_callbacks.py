@@ -1,0 +1,146 @@
+"""How fast the dashboard's page callbacks answer with 7 days of history.
+
+    python -m bench.dashboard_callbacks            # prints a table; nothing is asserted
+
+7 days of cachewatch metrics at a 15 s scrape interval (two service instances,
+two Redis nodes, every series the service exports for the dashboard's queries)
+are backfilled with `promtool tsdb create-blocks-from openmetrics` into a fresh
+Prometheus data dir. The app then runs under gunicorn (`python -m dashboard`)
+and each page's callback is POSTed to /_dash-update-component as the browser
+does: one warm-up call, then the median of 5, for each range and for all
+endpoints or one. The target is under 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+from tests.dashboard.conftest import PROMETHEUS_CONFIG, DashboardServer
+from tests.dashboard.dashhttp import call, outputs, page_callback
+from tests.dashboard.scenarios import NODE_B, STEADY, STEADY_NODES
+from tests.dashboard.synthetic import EndpointLoad, NodeState, Phase, Scenario, backfill
+from tests.support.procs import PrometheusServer
+
+DAY = 86400
+TARGET_MS = 500.0
+PAGES = ("rollout", "endpoints", "redis")
+#: The default view (24h), the others, and one endpoint picked.
+VIEWS = ("?range=24h", "?range=1h", "?range=6h", "?range=7d", "?range=24h&endpoint=valuation")
+
+
+def daily(t: np.ndarray) -> np.ndarray:
+    """A day's load: quiet at night, busy in the afternoon (1 to 3)."""
+    return 2.0 + np.round(4 * np.sin(2 * np.pi * (t / DAY - 0.35))) / 4
+
+
+def week(t0: int, days: int = 7) -> Scenario:
+    """Steady state for `days`, with a half-hour Redis incident on the third day."""
+    start = t0 - days * DAY
+    incident = start + min(2 * DAY + 10 * 3600, days * DAY // 2)
+    broken = {
+        **STEADY,
+        "areas": EndpointLoad(
+            hit_latency={0.001: 1}, miss_latency={0.05: 1}, bypass_latency={0.1: 6},
+            bypass_reason="circuit_open", errors={"get": 2}, ttl=3600,
+        ),
+    }  # fmt: skip
+    down = {**STEADY_NODES, NODE_B: NodeState(up=0, used_bytes=0, keys=0)}
+    return Scenario(
+        [
+            Phase(start, incident, STEADY, STEADY_NODES, load=daily),
+            Phase(incident, incident + 1800, broken, down, circuit_open=1.0, load=daily),
+            Phase(incident + 1800, t0 + 15, STEADY, STEADY_NODES, load=daily),
+        ]
+    )
+
+
+def build(data_dir: Path, t0: int, days: int) -> dict[str, float]:
+    scenario = week(t0, days)
+    series = sum(len(rows) for rows in scenario.series().values()) * len(scenario.instances)
+    began = time.perf_counter()
+    backfill(scenario, data_dir, max_block="24h")
+    return {
+        "series": series,
+        "samples": series * len(scenario.times()),
+        "backfill_s": time.perf_counter() - began,
+    }
+
+
+def measure(url: str, prefix: str, search: str, runs: int) -> tuple[float, list[float]]:
+    dep = page_callback(url, prefix)
+    session = requests.Session()
+    timings = []
+    for i in range(runs + 1):
+        began = time.perf_counter()
+        response = call(url, dep, search=search, n_intervals=i, session=session)
+        elapsed = (time.perf_counter() - began) * 1000
+        response.raise_for_status()
+        banner = outputs(response)[f"{prefix}-banner.children"]
+        if banner is not None:
+            raise RuntimeError(f"{prefix}{search}: the page shows a banner: {banner}")
+        timings.append(elapsed)
+    return timings[0], timings[1:]
+
+
+def run_pages(prometheus_url: str, runs: int) -> list[tuple[str, str, float, float, float]]:
+    """(page, view, first call, median, max) in ms for every page and view."""
+    rows = []
+    app = DashboardServer(prometheus_url)
+    app.start()
+    try:
+        for prefix in PAGES:
+            for search in VIEWS:
+                first, timed = measure(app.url, prefix, search, runs)
+                rows.append((prefix, search, first, statistics.median(timed), max(timed)))
+    finally:
+        app.cleanup()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--prometheus-url", help="use this Prometheus (already holding the data) instead"
+    )
+    args = parser.parse_args(argv)
+    if args.prometheus_url:
+        rows = run_pages(args.prometheus_url, args.runs)
+    else:
+        t0 = int(time.time()) // 15 * 15
+        with tempfile.TemporaryDirectory(prefix="cachewatch-bench-") as tmp:
+            prom = PrometheusServer(PROMETHEUS_CONFIG, config_dir=Path(tmp))
+            print(f"backfilling {args.days} days at a 15 s scrape interval...", flush=True)
+            facts = build(prom.dir / "data", t0, args.days)
+            print(
+                f"{facts['series']:,.0f} series, {facts['samples'] / 1e6:.1f} M samples, "
+                f"backfilled in {facts['backfill_s']:.0f} s",
+                flush=True,
+            )
+            prom.ready_timeout = 300
+            with prom:
+                rows = run_pages(prom.url, args.runs)
+    print()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {load} (other work on the machine slows this)")
+    target = f"< {TARGET_MS:.0f} ms"
+    print(f"| page | view | first call ms | median of {args.runs} ms | max ms | {target} |")
+    print("|---|---|---:|---:|---:|---|")
+    for prefix, search, first, median, worst in rows:
+        ok = "yes" if median < TARGET_MS else "no"
+        print(f"| {prefix} | `{search}` | {first:.0f} | {median:.0f} | {worst:.0f} | {ok} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
