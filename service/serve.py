@@ -77,6 +77,8 @@ def serve(settings: Settings) -> None:
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
+        # gunicorn's control socket is one path per user: several services would share it.
+        "control_socket_disable": True,
     }
     if settings.warm_on_start:
         from service.admin import warm_all

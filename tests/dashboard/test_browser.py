@@ -1,10 +1,13 @@
 """The dashboard in headless Chromium (Debian's), against a real Prometheus with data.
 
-Saves the README's screenshots to docs/screenshots/.
+Saves screenshots of every page: to docs/screenshots/ (the README's) when
+CACHEWATCH_SCREENSHOTS=1, else to tests/artifacts/screenshots/ (git-ignored), so
+a test run leaves the work tree as it was.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,11 @@ from tests.support.procs import REPO, PrometheusServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = REPO / "docs" / "screenshots"
+SHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("CACHEWATCH_SCREENSHOTS") == "1"
+    else REPO / "tests" / "artifacts" / "screenshots"
+)
 PAGES = [("/", "rollout", 1), ("/endpoints", "endpoints", 3), ("/redis", "redis", 5)]
 LOADED = """(n) => {
   const status = document.querySelector('.status-line');
