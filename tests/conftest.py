@@ -15,11 +15,33 @@ evaluated. See tests/support/live.py.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from service import db
 from tests.support.live import LiveStack
+
+#: The size of the generated test database: small, but every area and type has listings.
+LISTINGS = 20_000
+
+
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database of 20,000 generated listings, made once per session."""
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    db.ensure_seeded(db.connect(f"sqlite:///{path}"), LISTINGS, 42)
+    return path
+
+
+@pytest.fixture
+def database_url(seeded_db: Path, tmp_path: Path) -> str:
+    """A private copy of the seeded database, which the test may change or break."""
+    copy = tmp_path / "cachewatch.sqlite3"
+    shutil.copy(seeded_db, copy)
+    return f"sqlite:///{copy}"
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import subprocess
 import threading
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.procs import ManagedProcess, RedisServer, free_port, http_ok
+from tests.support.procs import ManagedProcess, free_port, http_ok
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
@@ -78,41 +77,6 @@ def alert_rules(rule_groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def recording_rules(rule_groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rule for group in rule_groups for rule in group["rules"] if "record" in rule]
-
-
-class RedisExporter(ManagedProcess):
-    """Debian's `prometheus-redis-exporter`, configured by environment as docker-compose does.
-
-    with RedisServer(password="pw") as redis, RedisExporter(redis, "pw") as exporter:
-        requests.get(exporter.url + "/metrics")
-    """
-
-    name = "redis_exporter"
-    ready_timeout = 15.0
-
-    def __init__(self, redis: RedisServer, password: str | None = None) -> None:
-        super().__init__()
-        self.redis = redis
-        self.password = password
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self) -> list[str]:
-        return ["prometheus-redis-exporter"]
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env["REDIS_ADDR"] = f"redis://127.0.0.1:{self.redis.port}"
-        env["REDIS_EXPORTER_WEB_LISTEN_ADDRESS"] = f"127.0.0.1:{self.port}"
-        env.pop("REDIS_PASSWORD", None)
-        if self.password is not None:
-            env["REDIS_PASSWORD"] = self.password
-        return env
-
-    def is_ready(self) -> bool:
-        return http_ok(f"{self.url}/metrics")()
 
 
 class Alertmanager(ManagedProcess):

@@ -7,9 +7,8 @@ import re
 
 import requests
 
-from tests.monitoring.conftest import RedisExporter
 from tests.monitoring.test_rule_contract import REDIS_EXPORTER
-from tests.support.procs import RedisServer
+from tests.support.procs import RedisExporter, RedisServer
 
 
 def scrape(url: str) -> dict[str, float]:

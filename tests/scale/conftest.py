@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,27 +12,11 @@ import pytest
 from flask import Flask
 from prometheus_client import CollectorRegistry
 
-from service import db
 from service.app import create_app
 from service.config import Settings
 from tests.scale.topologies import RedisClusterServers, SentinelServers
 
-LISTINGS = 20_000
 TOKEN = "scale-admin-token-0123456789"
-
-
-@pytest.fixture(scope="session")
-def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
-    db.ensure_seeded(db.connect(f"sqlite:///{path}"), LISTINGS, 42)
-    return path
-
-
-@pytest.fixture
-def database_url(seeded_db: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "cachewatch.sqlite3"
-    shutil.copy(seeded_db, copy)
-    return f"sqlite:///{copy}"
 
 
 @pytest.fixture(scope="module")

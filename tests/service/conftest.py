@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,29 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import CollectorRegistry
 
-from service import db
 from service.app import create_app
 from service.config import Settings
 from tests.support.procs import RedisServer
 
-LISTINGS = 20_000
 TOKEN = "test-admin-token-0123456789"
-
-
-@pytest.fixture(scope="session")
-def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database of 20,000 generated listings, made once per session."""
-    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
-    db.ensure_seeded(db.connect(f"sqlite:///{path}"), LISTINGS, 42)
-    return path
-
-
-@pytest.fixture
-def database_url(seeded_db: Path, tmp_path: Path) -> str:
-    """A private copy of the seeded database, which the test may change or break."""
-    copy = tmp_path / "cachewatch.sqlite3"
-    shutil.copy(seeded_db, copy)
-    return f"sqlite:///{copy}"
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ slowly toward 1; query at `settled_at` for the exact burst.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -31,11 +30,10 @@ import loadgen
 from loadgen.summary import Summary
 from tests.support.procs import (
     REPO,
-    ManagedProcess,
     PrometheusServer,
+    RedisExporter,
     RedisServer,
     ServiceProcess,
-    http_ok,
     wait_until,
 )
 
@@ -60,34 +58,6 @@ COUNTERS = (
     "cachewatch_cache_misses_total",
     "cachewatch_cache_bypass_total",
 )
-
-
-class RedisExporter(ManagedProcess):
-    """Debian's `prometheus-redis-exporter` for one RedisServer."""
-
-    name = "redis_exporter"
-    ready_timeout = 15.0
-
-    def __init__(self, redis: RedisServer) -> None:
-        super().__init__()
-        self.redis = redis
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self) -> Sequence[str]:
-        return [
-            "prometheus-redis-exporter",
-            f"-redis.addr=redis://127.0.0.1:{self.redis.port}",
-            f"-web.listen-address=127.0.0.1:{self.port}",
-        ]
-
-    def env(self) -> dict[str, str]:
-        return {k: v for k, v in os.environ.items() if not k.startswith("REDIS_")}
-
-    def is_ready(self) -> bool:
-        return http_ok(f"{self.url}/metrics")()
 
 
 def rule_files() -> list[Path]:

@@ -359,3 +359,38 @@ class PostgresServer(ManagedProcess):
             capture_output=True, timeout=5,
         )  # fmt: skip
         return out.returncode == 0
+
+
+class RedisExporter(ManagedProcess):
+    """Debian's `prometheus-redis-exporter`, configured by environment as docker-compose does.
+
+    with RedisServer(password="pw") as redis, RedisExporter(redis, "pw") as exporter:
+        requests.get(exporter.url + "/metrics")
+    """
+
+    name = "redis_exporter"
+    ready_timeout = 15.0
+
+    def __init__(self, redis: RedisServer, password: str | None = None) -> None:
+        super().__init__()
+        self.redis = redis
+        self.password = password
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return ["prometheus-redis-exporter"]
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["REDIS_ADDR"] = f"redis://127.0.0.1:{self.redis.port}"
+        env["REDIS_EXPORTER_WEB_LISTEN_ADDRESS"] = f"127.0.0.1:{self.port}"
+        env.pop("REDIS_PASSWORD", None)
+        if self.password is not None:
+            env["REDIS_PASSWORD"] = self.password
+        return env
+
+    def is_ready(self) -> bool:
+        return http_ok(f"{self.url}/metrics")()
