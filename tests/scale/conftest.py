@@ -50,6 +50,7 @@ def make_app(tmp_path: Path, database_url: str) -> Callable[..., tuple[Flask, Co
                 "DATABASE_URL": database_url,
                 "CACHEWATCH_ADMIN_TOKEN": TOKEN,
                 "CACHE_XFETCH_BETA": "0",
+                "CACHE_SAMPLE_RATE": "0",  # keys are counted exactly; the stream is one more
                 **env,
             }
         )

@@ -137,6 +137,7 @@ def test_events_stream_works(on_cluster: Callable[..., Any], clean: RedisCluster
     for _ in range(3):
         client.get("/api/areas/buy")
     client.delete("/api/admin/cache/areas", headers=AUTH)
+    assert client.application.extensions["cachewatch.cache"].sampler.flush() == 4
     reader = redis.cluster.RedisCluster(host="127.0.0.1", port=clean.servers[0].port)
     try:
         events: Any = reader.xrange(EVENTS_STREAM)
