@@ -18,7 +18,6 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -26,7 +25,6 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from ttlreview.events import STREAM_KEY, EventError
-from ttlreview.review import Review
 from ttlreview.review import run as run_review
 from ttlreview.stream import connect, stream_entries
 
@@ -35,7 +33,7 @@ log = logging.getLogger(__name__)
 #: The window the review reads, as `cachewatch ttl-review`'s default.
 DAYS = 7.0
 #: How long a click waits for the review before it is told the review still runs.
-WAIT_SECONDS = 60.0
+WAIT_SECONDS = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,26 +58,16 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+@dataclasses.dataclass
 class ReviewRunner:
     """Runs the review into `out_dir` from the stream at `redis_url`, one run at a time."""
 
-    def __init__(
-        self,
-        out_dir: Path,
-        redis_url: str,
-        *,
-        stream_key: str = STREAM_KEY,
-        days: float = DAYS,
-        wait_seconds: float = WAIT_SECONDS,
-        review: Callable[..., Review] = run_review,
-    ) -> None:
-        self.out_dir = out_dir
-        self.redis_url = redis_url
-        self.stream_key = stream_key
-        self.days = days
-        self.wait_seconds = wait_seconds
-        self.review = review
-        self._lock = threading.Lock()
+    out_dir: Path
+    redis_url: str
+    stream_key: str = STREAM_KEY
+    days: float = DAYS
+    wait_seconds: float = WAIT_SECONDS
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, init=False)
 
     @property
     def running(self) -> bool:
@@ -119,7 +107,7 @@ class ReviewRunner:
                     f"at {where}: the service writes them while it serves cached requests "
                     "(CACHE_SAMPLE_RATE > 0). Send some traffic (cachewatch load) and try again.",
                 )
-            review = self.review(
+            review = run_review(
                 self.out_dir, redis_url=self.redis_url, stream_key=self.stream_key, days=self.days
             )
         except (redis.ConnectionError, redis.TimeoutError) as exc:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import redis
 import requests
 from dash import no_update
 
@@ -68,10 +69,12 @@ def review(ttl_reviews: Path) -> Review:
 
 
 @pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
+def redis_stream() -> Iterator[tuple[str, redis.Redis]]:
+    """A real redis-server's URL, and a client to write the events stream with."""
     with RedisServer() as server:
-        assert isinstance(server, RedisServer)
-        yield server
+        client = connect(server.url)
+        yield server.url, client
+        client.close()
 
 
 def test_each_curve_marks_the_reviews_deployed_and_recommended_ttl(review: Review) -> None:
@@ -190,8 +193,10 @@ def test_run_now_with_redis_unreachable_is_a_message(tmp_path: Path, closed_port
     assert ran is no_update and not (tmp_path / "out").exists()
 
 
-def test_run_now_with_an_empty_stream_says_so(tmp_path: Path, redis_server: RedisServer) -> None:
-    message, ran = run_outputs(ReviewRunner(tmp_path / "out", redis_server.url), 1)
+def test_run_now_with_an_empty_stream_says_so(
+    tmp_path: Path, redis_stream: tuple[str, redis.Redis]
+) -> None:
+    message, ran = run_outputs(ReviewRunner(tmp_path / "out", redis_stream[0]), 1)
     assert "No sampled events in the last 7 days" in str(message) and ran is no_update
     assert latest_review(tmp_path / "out") is None
 
@@ -203,11 +208,12 @@ def recent_events(seed: int = 5) -> pd.DataFrame:
 
 
 def test_run_now_reviews_the_stream_and_the_page_shows_it(
-    tmp_path: Path, redis_server: RedisServer
+    tmp_path: Path, redis_stream: tuple[str, redis.Redis]
 ) -> None:
+    url, client = redis_stream
     events = recent_events()
-    xadd_events(connect(redis_server.url), events)
-    cfg = config(tmp_path / "ttl-review", redis_server.url)
+    xadd_events(client, events)
+    cfg = config(tmp_path / "ttl-review", url)
     ctx = AppContext(cfg)
     assert "No TTL review yet." in str(page_outputs(ctx, "", "url", None)[0])
     message, ran = run_outputs(ReviewRunner(cfg.ttl_review_dir, cfg.redis_url), 1)
@@ -222,9 +228,12 @@ def test_run_now_reviews_the_stream_and_the_page_shows_it(
     assert [g.id["chart"] for g in charts(content)] == [f"ttl-curve-{e}" for e in ENDPOINTS]
 
 
-def test_a_second_run_while_one_runs_is_refused(tmp_path: Path, redis_server: RedisServer) -> None:
-    xadd_events(connect(redis_server.url), recent_events(seed=6))
-    runner = ReviewRunner(tmp_path / "out", redis_server.url, wait_seconds=0)
+def test_a_second_run_while_one_runs_is_refused(
+    tmp_path: Path, redis_stream: tuple[str, redis.Redis]
+) -> None:
+    url, client = redis_stream
+    xadd_events(client, recent_events(seed=6))
+    runner = ReviewRunner(tmp_path / "out", url, wait_seconds=0)
     first = runner.run()
     second = runner.run()
     assert first.kind == "running" and "still running" in first.text
