@@ -14,6 +14,11 @@
 | `DASHBOARD_PORT` | `8050` | the port to listen on |
 | `ROLLOUT_START` | unset | ISO time the cache was rolled out; unset: the first sample |
 | `DASHBOARD_REFRESH_SECONDS` | `30` | how often the pages reload their data |
+| `TTL_REVIEW_DIR` | `$CACHEWATCH_STATE_DIR/ttl-review` | the TTL review's folder (as ttl-review) |
+| `REDIS_URL` | `redis://127.0.0.1:6379/0` | the Redis whose events stream "Run review now" reads |
+
+    >>> str(DashboardConfig.from_env({"CACHEWATCH_STATE_DIR": "/srv/state"}).ttl_review_dir)
+    '/srv/state/ttl-review'
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
+
+from ttlreview.cli import DEFAULT_REDIS_URL, default_out_dir, default_redis_url
 
 
 class ConfigError(ValueError):
@@ -66,6 +74,8 @@ class DashboardConfig:
     port: int = 8050
     rollout_start: datetime | None = None
     refresh_seconds: float = 30.0
+    ttl_review_dir: Path = dataclasses.field(default_factory=lambda: default_out_dir({}))
+    redis_url: str = DEFAULT_REDIS_URL
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "prometheus_url", self.prometheus_url.rstrip("/"))
@@ -78,6 +88,7 @@ class DashboardConfig:
         if port != int(port) or port > 65535:
             raise ConfigError(f"DASHBOARD_PORT must be a port number, not {port!r}")
         rollout = env.get("ROLLOUT_START", "").strip()
+        review_dir = env.get("TTL_REVIEW_DIR", "").strip()
         return cls(
             prometheus_url=env.get("PROMETHEUS_URL", "").strip() or cls.prometheus_url,
             prometheus_timeout=_positive(env, "PROMETHEUS_TIMEOUT", cls.prometheus_timeout),
@@ -85,4 +96,6 @@ class DashboardConfig:
             port=int(port),
             rollout_start=parse_time(rollout) if rollout else None,
             refresh_seconds=_positive(env, "DASHBOARD_REFRESH_SECONDS", cls.refresh_seconds),
+            ttl_review_dir=Path(review_dir) if review_dir else default_out_dir(env),
+            redis_url=default_redis_url(env),
         )

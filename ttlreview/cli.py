@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import redis
@@ -23,6 +23,27 @@ from ttlreview.events import STREAM_KEY, EventError
 from ttlreview.recommend import Budgets
 
 _DURATION = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def default_redis_url(env: Mapping[str, str] | None = None) -> str:
+    """The Redis holding the events stream: ``$REDIS_URL``, else the local one.
+
+    >>> default_redis_url({}), default_redis_url({"REDIS_URL": "redis://cache:6379/1"})
+    ('redis://127.0.0.1:6379/0', 'redis://cache:6379/1')
+    """
+    env = os.environ if env is None else env
+    return env.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
+
+
+def default_out_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``cachewatch ttl-review`` writes by default (and the dashboard's TTL page reads).
+
+    >>> str(default_out_dir({})), str(default_out_dir({"CACHEWATCH_STATE_DIR": "/srv/state"}))
+    ('.state/ttl-review', '/srv/state/ttl-review')
+    """
+    env = os.environ if env is None else env
+    return Path(env.get("CACHEWATCH_STATE_DIR", "").strip() or ".state") / "ttl-review"
 
 
 def parse_duration(text: str) -> float:
@@ -59,7 +80,7 @@ def _rate(text: str) -> float:
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redis-url",
-        default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        default=default_redis_url(),
         help="Redis holding the event stream (default: $REDIS_URL or redis://127.0.0.1:6379/0)",
     )
     parser.add_argument("--stream-key", default=STREAM_KEY, help=f"default {STREAM_KEY}")
@@ -70,7 +91,6 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
 def add_review_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``cachewatch ttl-review``."""
     _source_arguments(parser)
-    state = Path(os.environ.get("CACHEWATCH_STATE_DIR", ".state"))
     parser.add_argument("--trace", type=Path, help="review this CSV trace instead of the stream")
     parser.add_argument("--rate", type=_rate, help="the rate the trace was sampled at (default 1)")
     parser.add_argument(
@@ -79,7 +99,7 @@ def add_review_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ttls", type=parse_ttls, help="candidate TTLs, e.g. 30s,5m,1h,6h (default: 16, 30s-24h)"
     )
-    parser.add_argument("--out", type=Path, default=state / "ttl-review", help="output folder")
+    parser.add_argument("--out", type=Path, default=default_out_dir(), help="output folder")
     parser.add_argument("--staleness-budget", default="1%", help="stale hits/requests (1%%)")
     parser.add_argument("--memory-budget", default="64MiB", help="memory budget (64MiB)")
     parser.add_argument(

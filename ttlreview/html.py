@@ -30,34 +30,39 @@ li { margin: 0.3rem 0; }
 """
 
 
+BAND_COLOR = "rgba(31,119,180,0.2)"
+#: Where the TTL axis has labels (those within the curve's range).
+TTL_TICKS = (30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400)
+
+
+def has_band(curve: pd.DataFrame) -> bool:
+    """Whether the curve has a confidence band to draw (none at rate 1: no sampling error)."""
+    if not {"hit_ratio_low", "hit_ratio_high"} <= set(curve.columns):
+        return False
+    return bool((curve["hit_ratio_high"] - curve["hit_ratio_low"] > 0).any())
+
+
 def endpoint_figure(curve: pd.DataFrame, rec: pd.Series | None, endpoint: str) -> go.Figure:
-    """The what-if curve of one endpoint."""
+    """The what-if curve of one endpoint (the dashboard's TTL page shows the same figure).
+
+    The deployed and recommended TTLs are vertical lines (``layout.shapes``, at
+    ``x0``); the band (traces ``CI low`` / ``CI high``) is drawn when the curve has one.
+    """
     sub = curve[curve["endpoint"] == endpoint].sort_values("ttl_seconds")
     x = sub["ttl_seconds"].astype(float)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     labels = [fmt_ttl(v) for v in x]
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=sub["hit_ratio_high"],
-            mode="lines",
-            line={"width": 0},
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=sub["hit_ratio_low"],
-            mode="lines",
-            line={"width": 0},
-            fill="tonexty",
-            fillcolor="rgba(31,119,180,0.2)",
-            name="confidence band",
-            hoverinfo="skip",
-        )
-    )
+    if has_band(sub):
+        band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip", "legendgroup": "ci"}
+        fig.add_trace(go.Scatter(x=x, y=sub["hit_ratio_high"], name="CI high", showlegend=False,
+                                 **band))  # fmt: skip
+        fig.add_trace(go.Scatter(x=x, y=sub["hit_ratio_low"], name="CI low", showlegend=False,
+                                 fill="tonexty", fillcolor=BAND_COLOR, **band))  # fmt: skip
+        fig.add_trace(  # the band's legend entry: no points, so no rows in a CSV of the figure
+            go.Scatter(x=[None], y=[None], mode="markers", name="confidence band",
+                       legendgroup="ci", marker={"symbol": "square", "size": 12,
+                                                 "color": BAND_COLOR})
+        )  # fmt: skip
     custom = list(
         zip(
             labels,
@@ -109,7 +114,13 @@ def endpoint_figure(curve: pd.DataFrame, rec: pd.Series | None, endpoint: str) -
                     marker={"symbol": "star", "size": 14, "color": "#ff7f0e"},
                 )
             )
-    fig.update_xaxes(type="log", title_text="TTL (seconds, log scale)")
+    ticks = [t for t in TTL_TICKS if len(x) and x.min() <= t <= x.max()]
+    fig.update_xaxes(
+        type="log",
+        title_text="TTL (log scale)",
+        tickvals=ticks,
+        ticktext=[fmt_ttl(t) for t in ticks],
+    )
     fig.update_yaxes(title_text="hit ratio", tickformat=".0%", secondary_y=False)
     fig.update_yaxes(title_text="stale hits / requests", tickformat=".1%", secondary_y=True)
     fig.update_layout(

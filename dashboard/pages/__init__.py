@@ -1,6 +1,6 @@
 """The page registry: each page is a `Page` (path, nav name, layout, callbacks).
 
-    app = create_app(pages=[*default_pages(), ttl.PAGE])     # a page of one's own
+    app = create_app(pages=[*default_pages(), mine.PAGE])    # a page of one's own
 
 A page module defines `PAGE = Page(path="/x", name="X", layout=..., register=...)`;
 `register(app, ctx)` adds its callbacks (usually with `base.register_view`, which
@@ -32,7 +32,7 @@ class Page:
 
 
 def default_pages() -> list[Page]:
-    """Rollout (home), Endpoints and Redis, in navigation order."""
-    from dashboard.pages import endpoints, redis, rollout
+    """Rollout (home), Endpoints, Redis and TTL review, in navigation order."""
+    from dashboard.pages import endpoints, redis, rollout, ttl
 
-    return [rollout.PAGE, endpoints.PAGE, redis.PAGE]
+    return [rollout.PAGE, endpoints.PAGE, redis.PAGE, ttl.PAGE]

@@ -7,12 +7,18 @@ latency percentiles of hits vs misses; requests by result; misses by reason.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pandas as pd
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, html
 
-from dashboard.components import chart_card
+from dashboard.components import (
+    chart_card,
+    records,
+    register_table_download,
+    table_card,
+    table_download,
+)
+from dashboard.components import table as html_table
 from dashboard.context import AppContext
 from dashboard.figures import timeseries
 from dashboard.pages import Page
@@ -60,24 +66,7 @@ def table_view(table: pd.DataFrame, span: str) -> html.Div:
         ]
         for row in table.itertuples()
     ]
-    body = [html.Tr([html.Td(c) for c in row], **{"data-endpoint": row[0]}) for row in cells]
-    if not body:
-        body = [html.Tr([html.Td("No data for this range yet", colSpan=len(HEADERS))])]
-    return html.Div(
-        className="card table-card",
-        children=[
-            html.H2(f"The rollout, measured · last {span}"),
-            html.Table(
-                className="endpoint-table",
-                children=[html.Thead(html.Tr([html.Th(h) for h in HEADERS])), html.Tbody(body)],
-            ),
-        ],
-    )
-
-
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows for JSON: NaN (no data) as null."""
-    return table.astype(object).where(table.notna(), None).to_dict("records")
+    return table_card(f"The rollout, measured · last {span}", html_table(HEADERS, cells))
 
 
 def render(ctx: AppContext, state: ViewState) -> PageView:
@@ -108,7 +97,7 @@ def render(ctx: AppContext, state: ViewState) -> PageView:
     has_data = not got["table"].empty or any(not f.empty for f in got.values())
     parts = {
         "endpoints-table": table_view(got["table"], state.range),
-        "endpoints-table-data.data": _records(got["table"]),
+        "endpoints-table-data.data": records(got["table"]),
     }
     return PageView(figures, parts, has_data)
 
@@ -119,9 +108,7 @@ def layout() -> html.Div:
         html.Div(
             [
                 html.Div(id="endpoints-table", className="table-slot"),
-                html.Button("Download CSV", id="endpoints-table-csv", className="csv-button"),
-                dcc.Download(id="endpoints-table-download"),
-                dcc.Store(id="endpoints-table-data"),
+                *table_download("endpoints-table"),
             ],
             className="table-block",
         ),
@@ -134,18 +121,7 @@ def layout() -> html.Div:
 
 def register(app: Dash, ctx: AppContext) -> None:
     register_view(app, ctx, PREFIX, CHARTS, PARTS, render)
-
-    @app.callback(
-        Output("endpoints-table-download", "data"),
-        Input("endpoints-table-csv", "n_clicks"),
-        State("endpoints-table-data", "data"),
-        prevent_initial_call=True,
-    )
-    def download(n_clicks: int | None, records: list[dict[str, Any]] | None) -> Any:
-        if not n_clicks or records is None:
-            return no_update
-        frame = pd.DataFrame(records)
-        return dcc.send_data_frame(frame.to_csv, "endpoints.csv", index=False)
+    register_table_download(app, "endpoints-table", "endpoints.csv")
 
 
 PAGE = Page(

@@ -4,6 +4,8 @@
   with `scenarios.rollout(t0)` by promtool; `rollout_t0` is that t0.
 - `dashboard_server(prometheus_url)`: the app under gunicorn (`python -m dashboard`).
 - `browser` (session): headless Chromium from Debian's package, driven by Playwright.
+- `ttl_reviews` / `ttl_review_once` (session): folders holding two weekly TTL reviews /
+  one, made by ttlreview from seeded synthetic traffic (`write_weekly_reviews`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from dashboard.prom import PromClient
 from tests.dashboard.scenarios import rollout
 from tests.dashboard.synthetic import backfill
 from tests.support.procs import REPO, ManagedProcess, PrometheusServer, free_port
+from ttlreview.events import sample_events
+from ttlreview.review import Review
+from ttlreview.review import run as run_review
+from ttlreview.synthetic import zipf_events
 
 PROMETHEUS_CONFIG = """\
 global:
@@ -143,3 +149,41 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+#: The first synthetic week's start (2025-10-09), and a week.
+REVIEW_START = 1_760_000_000.0
+WEEK = 7 * 86400.0
+
+
+def write_weekly_reviews(out: Path, weeks: int) -> list[Review]:
+    """`weeks` weekly reviews into `out`, each week deploying the TTLs the one before
+    recommended; keys sampled at 0.5, so the curves have a confidence band."""
+    reviews: list[Review] = []
+    deployed: dict[str, float] | None = None
+    for week in range(weeks):
+        events = zipf_events(
+            requests=40_000, keys=1_500, seed=21 + week, deployed_ttl=deployed,
+            start=REVIEW_START + week * WEEK,
+        )  # fmt: skip
+        review = run_review(out, events=sample_events(events, 0.5))
+        recs = review.recommendations
+        deployed = dict(zip(recs["endpoint"], recs["recommended_ttl_seconds"], strict=True))
+        reviews.append(review)
+    return reviews
+
+
+@pytest.fixture(scope="session")
+def ttl_reviews(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A review folder with two weekly reviews (its history pairs them); read-only for tests."""
+    out = tmp_path_factory.mktemp("ttl-two") / "ttl-review"
+    write_weekly_reviews(out, 2)
+    return out
+
+
+@pytest.fixture(scope="session")
+def ttl_review_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A review folder with one review; read-only for tests."""
+    out = tmp_path_factory.mktemp("ttl-one") / "ttl-review"
+    write_weekly_reviews(out, 1)
+    return out

@@ -25,13 +25,18 @@ def _parse_output(spec: str) -> list[dict[str, Any]]:
     return out
 
 
-def page_callback(base_url: str, prefix: str) -> dict[str, Any]:
-    """The callback that fills page `prefix` (the one writing `{prefix}-banner`)."""
+def find_callback(base_url: str, output: str) -> dict[str, Any]:
+    """The callback writing `output` (`id.property`), from /_dash-dependencies."""
     deps = requests.get(f"{base_url}/_dash-dependencies", timeout=10).json()
     for dep in deps:
-        if f"{prefix}-banner.children" in dep["output"]:
+        if output in dep["output"]:
             return dict(dep)
-    raise LookupError(f"no callback writes {prefix}-banner")
+    raise LookupError(f"no callback writes {output}")
+
+
+def page_callback(base_url: str, prefix: str) -> dict[str, Any]:
+    """The callback that fills page `prefix` (the one writing `{prefix}-banner`)."""
+    return find_callback(base_url, f"{prefix}-banner.children")
 
 
 def call(
@@ -40,17 +45,18 @@ def call(
     search: str = "",
     n_intervals: int = 0,
     session: requests.Session | None = None,
+    values: dict[str, Any] | None = None,
+    changed: str = "url.search",
 ) -> requests.Response:
-    """POST the page callback with `search` as the URL's query string."""
-    values = {"url.search": search, "refresh.n_intervals": n_intervals}
-    inputs = [
-        {**i, "value": values[f"{i['id']}.{i['property']}"]} for i in dep["inputs"]
-    ]  # fmt: skip
+    """POST the callback with `search` as the URL's query string; other inputs from `values`
+    (`{"id.property": value}`, else null); `changed` is the input that fired it."""
+    given = {"url.search": search, "refresh.n_intervals": n_intervals, **(values or {})}
+    inputs = [{**i, "value": given.get(f"{i['id']}.{i['property']}")} for i in dep["inputs"]]
     body = {
         "output": dep["output"],
         "outputs": _parse_output(dep["output"]),
         "inputs": inputs,
-        "changedPropIds": ["url.search"],
+        "changedPropIds": [changed],
         "state": [{**s, "value": None} for s in dep.get("state", [])],
     }
     return (session or requests).post(f"{base_url}/_dash-update-component", json=body, timeout=60)

@@ -67,9 +67,18 @@ def tab(browser: Any) -> Iterator[Tab]:
 
 @pytest.fixture
 def live(
-    dashboard_server: Callable[..., DashboardServer], rollout_prometheus: PrometheusServer
+    dashboard_server: Callable[..., DashboardServer],
+    rollout_prometheus: PrometheusServer,
+    ttl_reviews: Path,
+    closed_port_url: str,
 ) -> DashboardServer:
-    return dashboard_server(rollout_prometheus.url, DASHBOARD_REFRESH_SECONDS="2")
+    """The app on the rollout data, with two weekly TTL reviews and no Redis to run one."""
+    return dashboard_server(
+        rollout_prometheus.url,
+        DASHBOARD_REFRESH_SECONDS="2",
+        TTL_REVIEW_DIR=str(ttl_reviews),
+        REDIS_URL=closed_port_url.replace("http://", "redis://") + "/0",
+    )
 
 
 def test_every_page_shows_its_charts_without_banner_or_console_error(
@@ -85,6 +94,47 @@ def test_every_page_shows_its_charts_without_banner_or_console_error(
         tab.page.wait_for_timeout(300)  # let Plotly finish drawing before the picture
         tab.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     assert tab.page.locator(".stat").count() == 6  # the Redis cards, last page
+    assert tab.errors == []
+
+
+TTL_LOADED = """() => {
+  const status = document.querySelector('#ttl-status');
+  const graphs = [...document.querySelectorAll('.js-plotly-plot')];
+  return status && status.textContent.startsWith('Week ') && graphs.length === 3
+    && graphs.every(g => g.data && g.data.some(t => t.name === 'hit ratio'));
+}"""
+SAW_DISABLED = """() => {
+  window.sawDisabled = false;
+  const button = document.querySelector('#ttl-run');
+  new MutationObserver(() => { if (button.disabled) window.sawDisabled = true; })
+    .observe(button, {attributes: true});
+}"""
+
+
+def test_the_ttl_review_page(tab: Tab, live: DashboardServer) -> None:
+    page = tab.page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert page.goto(f"{live.url}/ttl").status == 200
+    page.wait_for_function(TTL_LOADED, timeout=30_000)
+    assert page.locator(".nav-link").all_inner_texts()[-1] == "TTL review"
+    assert page.locator(".banner").count() == 0
+    assert page.locator(".ttl-table").count() == 3  # recommendations, reality, last week
+    assert page.locator(".ttl-table").first.locator("tr[data-endpoint]").count() == 3
+    assert "confidence band" in tab.traces(0) and "deployed" in page.inner_text(".js-plotly-plot")
+    page.wait_for_timeout(300)  # let Plotly finish drawing before the picture
+    page.screenshot(path=str(SHOTS / "ttl.png"), full_page=True)
+    with page.expect_download() as caught:
+        page.locator("#ttl-curve-table-csv").click()
+    assert caught.value.suggested_filename == "ttl-curve.csv"
+    lines = Path(caught.value.path()).read_text().splitlines()
+    assert lines[0].startswith("endpoint,ttl_seconds,requests,hits,hit_ratio,")
+    assert {line.split(",")[0] for line in lines[1:]} == {"areas", "property_types", "valuation"}
+    page.evaluate(SAW_DISABLED)
+    page.locator("#ttl-run").click()
+    page.wait_for_selector("#ttl-run-message .banner-error")
+    assert "Redis is unreachable" in page.inner_text("#ttl-run-message")
+    assert page.evaluate("window.sawDisabled") and page.locator("#ttl-run").is_enabled()
+    assert page.locator(".js-plotly-plot").count() == 3  # the review is still shown
     assert tab.errors == []
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,22 @@ def test_defaults_when_the_environment_is_empty() -> None:
     assert config.prometheus_timeout == 5.0
     assert config.rollout_start is None
     assert config.refresh_seconds == 30.0
+    assert config.ttl_review_dir == Path(".state/ttl-review")  # `cachewatch ttl-review`'s --out
+    assert config.redis_url == "redis://127.0.0.1:6379/0"
+
+
+def test_the_ttl_review_folder_follows_the_state_dir_unless_set() -> None:
+    from ttlreview.cli import add_review_arguments
+
+    env = {"CACHEWATCH_STATE_DIR": "/srv/state", "REDIS_URL": "redis://cache:6379/2"}
+    config = DashboardConfig.from_env(env)
+    assert config.ttl_review_dir == Path("/srv/state/ttl-review")
+    assert config.redis_url == "redis://cache:6379/2"
+    set_here = DashboardConfig.from_env({**env, "TTL_REVIEW_DIR": " /data/review "})
+    assert set_here.ttl_review_dir == Path("/data/review")
+    parser = argparse.ArgumentParser()
+    add_review_arguments(parser)  # the command's default, read from os.environ
+    assert parser.parse_args([]).out == DashboardConfig.from_env().ttl_review_dir
 
 
 def test_every_setting_is_read() -> None:

@@ -116,6 +116,7 @@ def test_the_page_registry() -> None:
     pages = default_pages()
     assert [(p.path, p.name) for p in pages] == [
         ("/", "Rollout"), ("/endpoints", "Endpoints"), ("/redis", "Redis"),
+        ("/ttl", "TTL review"),
     ]  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "cli",
     "curve",
     "events",
     "flags",

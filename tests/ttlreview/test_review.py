@@ -172,3 +172,29 @@ def test_figure_marks_deployed_recommended_and_knee_where_they_are() -> None:
     )
     knee = [trace for trace in fig.data if (trace.name or "").startswith("knee")]
     assert list(knee[0].x) == [300.0] and list(knee[0].y) == [0.8]
+
+
+def test_figure_draws_the_band_only_when_the_curve_has_one() -> None:
+    from ttlreview.html import endpoint_figure
+
+    curve = pd.DataFrame(
+        {
+            "endpoint": "areas",
+            "ttl_seconds": [60, 3600],
+            "hit_ratio": [0.5, 0.9],
+            "hit_ratio_low": [0.4, 0.85],
+            "hit_ratio_high": [0.6, 0.95],
+            "stale_ratio": [0.0, 0.01],
+            "est_memory_bytes": [1e3, 1e5],
+            "backend_per_second": [2.0, 0.5],
+            "deployed": [False, True],
+        }
+    )
+    names = [t.name for t in endpoint_figure(curve, None, "areas").data]
+    assert names == ["CI high", "CI low", "confidence band", "hit ratio", "stale hits"]
+    at_rate_1 = curve.assign(hit_ratio_low=curve["hit_ratio"], hit_ratio_high=curve["hit_ratio"])
+    names = [t.name for t in endpoint_figure(at_rate_1, None, "areas").data]
+    assert names == ["hit ratio", "stale hits"]
+    fig = endpoint_figure(curve.drop(columns=["hit_ratio_low", "hit_ratio_high"]), None, "areas")
+    assert [t.name for t in fig.data] == ["hit ratio", "stale hits"]
+    assert list(fig.layout.xaxis.ticktext) == ["1 min", "5 min", "15 min", "1 h"]

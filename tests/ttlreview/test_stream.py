@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,30 +12,12 @@ import pytest
 import redis
 
 from tests.support.procs import RedisServer
+from tests.ttlreview.streams import xadd_events
 from ttlreview.cli import main
 from ttlreview.events import EVENT_COLUMNS, STREAM_KEY
 from ttlreview.stream import connect, export_trace, read_stream, stream_entries
 from ttlreview.synthetic import zipf_events
 from ttlreview.trace import read_trace
-
-
-def _xadd(client: redis.Redis, events: pd.DataFrame, maxlen: int = 1_000_000) -> None:
-    """Write events as the service does: string fields, ID from the event's time."""
-    pipe = client.pipeline(transaction=False)
-    for row in events.itertuples(index=False):
-        fields: dict[Any, Any] = {
-            "ts": repr(row.ts),
-            "endpoint": row.endpoint,
-            "key": row.key,
-            "event": row.event,
-            "result": row.result,
-            "reason": row.reason,
-            "size": "" if np.isnan(row.size) else str(int(row.size)),
-            "ttl": "" if np.isnan(row.ttl) else str(int(row.ttl)),
-            "rate": str(row.rate),
-        }
-        pipe.xadd(STREAM_KEY, fields, id=f"{int(row.ts * 1000)}-*", maxlen=maxlen, approximate=True)
-    pipe.execute()
 
 
 @pytest.fixture
@@ -52,7 +33,7 @@ def test_read_stream_returns_the_events_written(
     redis_server: RedisServer, recent_events: pd.DataFrame
 ) -> None:
     client = connect(redis_server.url)
-    _xadd(client, recent_events)
+    xadd_events(client, recent_events)
     frame = read_stream(client, batch=250)  # 3000+ entries: many exclusive-range batches
     assert list(frame.columns) == list(EVENT_COLUMNS)
     assert len(frame) == len(recent_events)
@@ -67,7 +48,7 @@ def test_time_window_maps_to_stream_ids(
     redis_server: RedisServer, recent_events: pd.DataFrame
 ) -> None:
     client = connect(redis_server.url)
-    _xadd(client, recent_events)
+    xadd_events(client, recent_events)
     since = time.time() - 86400
     frame = read_stream(client, since=since, batch=500)
     expected = recent_events[recent_events["ts"] >= np.floor(since * 1000) / 1000]
@@ -91,7 +72,7 @@ def test_export_then_review_the_trace_matches_reviewing_the_stream(
     redis_server: RedisServer, recent_events: pd.DataFrame, tmp_path: Path
 ) -> None:
     client = connect(redis_server.url)
-    _xadd(client, recent_events)
+    xadd_events(client, recent_events)
     buffer = io.StringIO()
     rows, rates = export_trace(client, buffer)
     assert rows == len(recent_events) and set(rates.values()) == {0.5}
@@ -155,7 +136,7 @@ def test_cli_export_to_a_file_and_unreachable_redis(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _xadd(connect(redis_server.url), recent_events)
+    xadd_events(connect(redis_server.url), recent_events)
     out = tmp_path / "sub" / "trace.csv"
     assert main(["export", "--redis-url", redis_server.url, "--days", "1", "--out", str(out)]) == 0
     err = capsys.readouterr().err
