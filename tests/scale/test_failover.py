@@ -19,7 +19,9 @@ pytestmark = pytest.mark.slow
 
 
 def _service(env: dict[str, str]) -> ServiceProcess:
-    return ServiceProcess("redis://127.0.0.1:1/0", env={"CACHE_XFETCH_BETA": "0", "CACHE_SAMPLE_RATE": "0", **env})
+    return ServiceProcess(
+        "redis://127.0.0.1:1/0", env={"CACHE_XFETCH_BETA": "0", "CACHE_SAMPLE_RATE": "0", **env}
+    )
 
 
 def _queries(service: ServiceProcess, count: int, skip: int = 0) -> list[dict[str, Any]]:
