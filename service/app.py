@@ -18,11 +18,14 @@ from sqlalchemy.engine import Engine
 from service import admin, api, db, errors, health
 from service.breaker import CircuitBreaker
 from service.cache import Cache
-from service.config import Settings
+from service.config import ENDPOINTS, Settings
+from service.keys import PREFIX
 from service.metrics import CacheMetrics
+from service.near_cache import NearCache
 from service.redis_info import RedisInfoCollector, node_name
 from service.sampling import Sampler
 from service.store import RedisStore, make_client
+from service.tracking import Address
 
 _ROUTE_LABELS = {"health.healthz": "healthz", "health.readyz": "readyz"}
 _PRIVATE_PREFIXES = ("/metrics", "/api/admin")
@@ -58,7 +61,18 @@ def create_app(
         if settings.sample_rate > 0
         else None
     )
-    Cache(settings, store, metrics, sampler).init_app(app)
+    near = (
+        NearCache(
+            settings.near_cache_size,
+            Address.from_kwargs(
+                client.connection_pool.connection_kwargs, settings.redis_connect_timeout
+            ),
+            [f"{PREFIX}:{name}:" for name in ENDPOINTS],
+        )
+        if settings.near_cache_size > 0 and settings.redis_enabled
+        else None
+    )
+    Cache(settings, store, metrics, sampler, near).init_app(app)
     db_index = int(client.connection_pool.connection_kwargs.get("db", 0))
     app.extensions["cachewatch.redis_info"] = RedisInfoCollector(
         lambda: [(node_name(client), client)], db_index, settings.redis_info_cache_seconds

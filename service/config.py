@@ -84,7 +84,7 @@ class Settings:
     xfetch_beta: float = 1.0
     lock_seconds: float = 10.0
     lock_wait_seconds: float = 2.0
-    near_cache_size: int = 0
+    near_cache_size: int = 1024
     breaker_failures: int = 3
     breaker_reset_seconds: float = 5.0
     warm_on_start: bool = False
@@ -131,7 +131,7 @@ class Settings:
             xfetch_beta=_number(env, "CACHE_XFETCH_BETA", 1.0),
             lock_seconds=_number(env, "CACHE_LOCK_SECONDS", 10.0),
             lock_wait_seconds=_number(env, "CACHE_LOCK_WAIT_SECONDS", 2.0),
-            near_cache_size=_number(env, "CACHE_NEAR_SIZE", 0, int),
+            near_cache_size=_number(env, "CACHE_NEAR_SIZE", 1024, int),
             breaker_failures=max(1, _number(env, "CACHE_BREAKER_FAILURES", 3, int)),
             breaker_reset_seconds=_number(env, "CACHE_BREAKER_RESET_SECONDS", 5.0),
             warm_on_start=_bool(env, "CACHE_WARM_ON_START", False),
