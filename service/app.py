@@ -9,9 +9,7 @@ the cache and the blueprints. Under gunicorn each worker calls it once.
 
 from __future__ import annotations
 
-import time
-
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
@@ -25,9 +23,9 @@ from service.near_cache import NearCache
 from service.redis_info import RedisInfoCollector, node_name
 from service.sampling import Sampler
 from service.store import RedisStore, make_client
+from service.timing import RequestTimer
 from service.tracking import Address
 
-_ROUTE_LABELS = {"health.healthz": "healthz", "health.readyz": "readyz"}
 _PRIVATE_PREFIXES = ("/metrics", "/api/admin")
 
 
@@ -88,31 +86,16 @@ def create_app(
 
 def _instrument(app: Flask, metrics: CacheMetrics, settings: Settings) -> None:
     """Time every request; keep /metrics and the admin API on their own port when asked."""
+    app.wsgi_app = RequestTimer(app, metrics.request_seconds)  # type: ignore[method-assign]
+    if settings.metrics_port is None:
+        return
+    private_port = str(settings.metrics_port)
 
     @app.before_request
-    def _start() -> Response | None:
-        g.request_start = time.perf_counter()
+    def _private() -> Response | None:
         if (
-            settings.metrics_port is not None
-            and request.path.startswith(_PRIVATE_PREFIXES)
-            and request.environ.get("SERVER_PORT") != str(settings.metrics_port)
+            request.path.startswith(_PRIVATE_PREFIXES)
+            and request.environ.get("SERVER_PORT") != private_port
         ):
             return errors.error_response(404, "not found")
         return None
-
-    @app.after_request
-    def _observe(response: Response) -> Response:
-        start = g.get("request_start")
-        if start is not None:
-            endpoint = g.get("cache_endpoint")
-            if endpoint is None:
-                rule = request.endpoint or ""
-                endpoint = _ROUTE_LABELS.get(
-                    rule, "admin" if rule.startswith("admin.") else "other"
-                )
-            cache = g.get("cache_result", "none")
-            status = f"{response.status_code // 100}xx"
-            metrics.request_seconds.labels(endpoint, cache, status).observe(
-                time.perf_counter() - start
-            )
-        return response

@@ -47,6 +47,7 @@ from service.metrics import CacheMetrics, EndpointMetrics
 from service.near_cache import NearCache
 from service.sampling import Sampler
 from service.store import RedisStore, ReplyError, Unavailable
+from service.timing import label
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _json_response(body: bytes, result: str, age: float | None = None) -> Respon
     response.headers["X-Cache"] = result
     if age is not None:
         response.headers["Age"] = str(int(age))
-    g.cache_result = result.lower()
+    label(cache=result.lower())
     return response
 
 
@@ -334,7 +335,7 @@ def cached(
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(**view_args: Any) -> Response:
-            g.cache_endpoint = name
+            label(endpoint=name)
             kwargs = params(**view_args) if params is not None else dict(view_args)
             cache: Cache = current_app.extensions[EXTENSION]
             return cache.serve(name, kwargs, view)

@@ -32,6 +32,16 @@ from collections.abc import Iterable
 from service.envelope import Entry
 from service.tracking import Address, TrackingListener
 
+_forks = 0
+
+
+def _after_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
 
 class NearCache:
     def __init__(
@@ -49,14 +59,14 @@ class NearCache:
         self._prefixes = list(prefixes)
         self._ping_interval = ping_interval
         self.listener = self._listener()
-        self._pid = 0
+        self._started = -1  # the fork generation it was started in (-1: not yet)
         self.invalidations = 0
         self.flushes = 0
 
     # -- the request path ------------------------------------------------------------
     def get(self, key: str) -> Entry | None:
         """The entry under `key` if it is held here and nothing says it changed."""
-        if self._pid != os.getpid():
+        if self._started != _forks:
             self.start()
             return None
         listener = self.listener
@@ -70,7 +80,7 @@ class NearCache:
 
     def begin(self, key: str) -> object | None:
         """A token for a later `put` of `key`; None when nothing may be stored now."""
-        if self._pid != os.getpid() or not self.listener.connected:
+        if self._started != _forks or not self.listener.connected:
             return None
         token = object()
         with self._lock:
@@ -124,16 +134,16 @@ class NearCache:
     def start(self) -> None:
         """Start listening in this process, if not yet (a forked child gets its own connection)."""
         with self._lock:
-            if self._pid == os.getpid():
+            if self._started == _forks:
                 return
             self._entries.clear()
             self._pending.clear()
             self.listener = self._listener()
             self.listener.start()
-            self._pid = os.getpid()
+            self._started = _forks
 
     def close(self) -> None:
-        if self._pid == os.getpid():
+        if self._started == _forks:
             self.listener.stop()
 
     def __len__(self) -> int:

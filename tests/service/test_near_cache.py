@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
@@ -11,7 +10,7 @@ import redis
 from flask import Flask
 from prometheus_client import CollectorRegistry
 
-from service import envelope
+from service import envelope, near_cache
 from service.app import create_app
 from service.config import Settings
 from service.envelope import Entry
@@ -205,7 +204,7 @@ def _tracking_client_id(server: RedisServer) -> int:
 def _offline(size: int = 4) -> NearCache:
     near = NearCache(size, Address(port=1), ["p:"])
     near.listener.connected = True
-    near._pid = os.getpid()  # as if started, without a thread
+    near._started = near_cache._forks  # as if started, without a thread
     return near
 
 
