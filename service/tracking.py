@@ -32,6 +32,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _CRLF = b"\r\n"
+_POLL_MASK = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
 
 class ProtocolError(Exception):
@@ -157,7 +158,9 @@ class TrackingListener:
         self.connected = False
         self.drops = 0
         self._sock: socket.socket | None = None
-        self._poller: Any = None
+        self._fd = -1
+        self._generation = 0  # one more for every connection made
+        self._local = threading.local()  # poll objects may not be shared between threads
         self._draining = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -170,13 +173,17 @@ class TrackingListener:
         what it read. Checked in that order, so an invalidation that arrived
         before the call is either still in the socket or already being applied.
         """
-        poller = self._poller
-        if poller is None:
-            return True
-        try:
-            if poller.poll(0):
+        mine = getattr(self._local, "poller", None)
+        if mine is None or mine[0] != self._generation:
+            if self._fd < 0:
                 return True
-        except (OSError, ValueError):
+            poller = select.poll()
+            poller.register(self._fd, _POLL_MASK)
+            mine = self._local.poller = (self._generation, poller)
+        try:
+            if mine[1].poll(0):
+                return True
+        except (OSError, ValueError, RuntimeError):
             return True
         return self._draining
 
@@ -214,7 +221,7 @@ class TrackingListener:
         was = self.connected
         self.connected = False
         self.on_flush()
-        self._poller = None
+        self._fd = -1
         self._draining = False
         if self._sock is not None:
             self._sock.close()
@@ -242,9 +249,8 @@ class TrackingListener:
             if isinstance(reply, ProtocolError):
                 raise reply
         self.on_flush()  # nothing read before this point can be trusted
-        poller = select.poll()
-        poller.register(sock, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
-        self._poller = poller
+        self._fd = sock.fileno()
+        self._generation += 1
         self.connected = True
         if self.drops:
             log.warning("near cache on again: tracking connection restored")

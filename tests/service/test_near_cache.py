@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -245,3 +247,20 @@ def test_nothing_is_stored_or_served_while_tracking_is_down() -> None:
     assert near.begin("p:k") is None
     assert near.put("p:k", None, ENTRY) is False
     assert near.get("p:k") is None
+
+
+def test_many_threads_can_read_at_once(settings: Settings) -> None:
+    """gthread workers: every request thread checks the tracking socket concurrently."""
+    app = _ready(create_app(settings, registry=CollectorRegistry()))
+    app.test_client().get(AREAS)
+    _warm_near(app)
+    near = _near(app)
+    barrier = threading.Barrier(8)
+
+    def read(_: int) -> int:
+        barrier.wait()
+        return sum(near.get(AREAS_KEY) is not None for _ in range(3000))
+
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(read, range(8)))
+    assert sum(found) > 0
