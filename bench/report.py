@@ -1,0 +1,105 @@
+"""docs/benchmarks.md: the machine, the versions, the command, the date, then every section.
+
+text = render(environment(argv), {"rollout": "...markdown..."}, mode="full")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Mapping
+
+from bench.sections import SECTIONS
+
+PACKAGES = (
+    "Flask",
+    "Werkzeug",
+    "gunicorn",
+    "redis",
+    "prometheus_client",
+    "Flask-Caching",
+    "orjson",
+    "SQLAlchemy",
+)
+
+
+def _run(*argv: str) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "?"
+    return (out.stdout or out.stderr).strip()
+
+
+def _cpu() -> str:
+    try:
+        text = open("/proc/cpuinfo").read()  # noqa: SIM115 - read once
+    except OSError:
+        return platform.processor() or "?"
+    found = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    return found.group(1) if found else "?"
+
+
+def _memory_gib() -> str:
+    try:
+        for line in open("/proc/meminfo"):  # noqa: SIM115
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    return "?"
+
+
+def environment(argv: list[str]) -> dict[str, str]:
+    """What the numbers were measured on and with."""
+    redis_version = re.search(r"v=(\S+)", _run("redis-server", "--version"))
+    wrk_version = _run("wrk", "--version").splitlines()
+    commit = _run("git", "rev-parse", "--short", "HEAD")
+    dirty = _run("git", "status", "--porcelain", "--untracked-files=no")
+    return {
+        "command": " ".join(["python -m bench", *argv]),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{_cpu()}, {os.cpu_count()} CPUs, {_memory_gib()} RAM, "
+        f"Linux {platform.release()} ({platform.machine()})",
+        "load": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
+        "python": platform.python_version(),
+        "packages": ", ".join(f"{p} {importlib.metadata.version(p)}" for p in PACKAGES),
+        "servers": f"redis-server {redis_version.group(1) if redis_version else '?'}, "
+        f"SQLite {sqlite3.sqlite_version}, "
+        f"{wrk_version[0].split(' Copyright')[0] if wrk_version else 'wrk ?'}",
+        "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+        "executable": sys.executable,
+    }
+
+
+def render(env: Mapping[str, str], bodies: Mapping[str, str], mode: str, load_end: str) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench`) from a real run; do not edit by hand.",
+        "",
+        f"- Command: `{env['command']}` ({mode} mode)",
+        f"- Date: {env['date']}",
+        f"- Machine: {env['machine']}; load average {env['load']} at the start, "
+        f"{load_end} at the end (the machine was shared)",
+        f"- Python {env['python']}: {env['packages']}",
+        f"- Servers: {env['servers']}",
+        f"- Code: commit {env['commit']}",
+        "",
+        "Method: servers start on free loopback ports; the load generator is wrk, bounded in "
+        "time; timings are medians of several runs; every comparison is a ratio of runs "
+        "interleaved in one session (never numbers from different runs), reported as the "
+        "median of its rounds with the spread where it matters.",
+        "",
+    ]
+    for name, title in SECTIONS.items():
+        lines += [f"## {title}", ""]
+        body = bodies.get(name)
+        lines += [body if body is not None else "_Not run in this invocation._", ""]
+    return "\n".join(lines).rstrip() + "\n"
