@@ -16,11 +16,31 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from service.config import Settings
 from tests.support.procs import REPO, ManagedProcess, RedisServer, ServiceProcess, http_ok
 
-__all__ = ["REPO", "AltServer", "Cachewatch", "RedisServer", "gunicorn_flags"]
+__all__ = [
+    "DEFAULT",
+    "REPO",
+    "AltServer",
+    "Cachewatch",
+    "RedisServer",
+    "describe",
+    "gunicorn_flags",
+]
 
 ADMIN_TOKEN = "bench-admin-token-0123456789"
+
+#: The service's defaults (WEB_CONCURRENCY workers, GUNICORN_THREADS threads): every
+#: server a benchmark starts runs with them unless the benchmark is about changing them.
+DEFAULT = Settings()
+
+
+def describe(workers: int, threads: int) -> str:
+    """`2 gthread workers × 4 threads`, or `2 sync workers`."""
+    if threads > 1:
+        return f"{workers} gthread workers × {threads} threads"
+    return f"{workers} sync workers"
 
 
 def gunicorn_flags(workers: int, threads: int) -> list[str]:
@@ -47,8 +67,8 @@ class Cachewatch(ServiceProcess):
         redis_url: str,
         database_url: str,
         *,
-        workers: int = 2,
-        threads: int = 1,
+        workers: int = DEFAULT.workers,
+        threads: int = DEFAULT.threads,
         env: dict[str, str] | None = None,
     ) -> None:
         super().__init__(redis_url, database_url=database_url, workers=workers, env=env)
@@ -75,8 +95,8 @@ class AltServer(ManagedProcess):
         payload_file: Path,
         redis_url: str,
         *,
-        workers: int = 2,
-        threads: int = 1,
+        workers: int = DEFAULT.workers,
+        threads: int = DEFAULT.threads,
     ) -> None:
         super().__init__()
         self.factory = factory

@@ -12,16 +12,20 @@ from typing import Any
 
 from bench import wrk
 from bench.context import PAYLOAD_PATH, Context, get
+from bench.servers import DEFAULT, describe
 from bench.stats import median, num, verdict
 
 LEVELS = (10, 100, 500)
 TARGET_P99_MS = 50.0
 
-#: name: (workers, threads, description)
-SETUPS = {
-    "sync": (2, 1, "2 sync workers (the default)"),
-    "gthread": (2, 4, "2 gthread workers × 4 threads"),
-}
+#: name: (workers, threads)
+SETUPS = {"sync": (2, 1), "gthread": (2, 4), "gthread8": (2, 8)}
+
+
+def _text(name: str) -> str:
+    workers, threads = SETUPS[name]
+    default = " (the default)" if (workers, threads) == (DEFAULT.workers, DEFAULT.threads) else ""
+    return describe(workers, threads) + default
 
 
 def run(ctx: Context) -> str:
@@ -30,7 +34,7 @@ def run(ctx: Context) -> str:
     servers: dict[str, Any] = {}
     results: dict[tuple[str, int], list[wrk.WrkResult]] = {}
     try:
-        for name, (workers, threads, _) in SETUPS.items():
+        for name, (workers, threads) in SETUPS.items():
             servers[name] = ctx.cachewatch(workers=workers, threads=threads)
             for _ in range(8):
                 get(servers[name].port, PAYLOAD_PATH)
@@ -59,7 +63,8 @@ def _render(
         "mean latency by Little's law |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, (_, _, text) in SETUPS.items():
+    for name in SETUPS:
+        text = _text(name)
         for level in LEVELS:
             runs = results[(name, level)]
             rps = median([r.rps for r in runs])
@@ -76,7 +81,7 @@ def _render(
     lines += [
         "",
         f"Target hit p99 ≤ {TARGET_P99_MS:g} ms at 500 connections: {p99:.1f} ms with "
-        f"{SETUPS[best][2]}, {verdict(p99 <= TARGET_P99_MS)}. At {num(rps)} responses per "
+        f"{_text(best)}, {verdict(p99 <= TARGET_P99_MS)}. At {num(rps)} responses per "
         f"second, 500 connections always waiting give a mean of {500 / rps * 1000:.0f} ms; "
         f"a 50 ms p99 needs at least {500 / (TARGET_P99_MS / 1000):,.0f} per second.",
     ]

@@ -13,6 +13,7 @@ from typing import Any
 
 from bench import wrk
 from bench.context import Context, get
+from bench.servers import DEFAULT, describe
 from bench.stats import num, percentile
 
 WORKERS = 4
@@ -85,8 +86,8 @@ def _render(
     reached = "reached" if sent >= TARGET_REQUESTS else "**not reached** in the time budget"
     return "\n".join(
         [
-            f"gunicorn with {WORKERS} sync workers; {scrapes} sequential scrapes each time, "
-            "timed by the client (new connection each).",
+            f"gunicorn: {describe(WORKERS, DEFAULT.threads)}; {scrapes} sequential scrapes "
+            "each time, timed by the client (new connection each).",
             "",
             f"Traffic: wrk sent {num(sent)} requests in {spent:.0f} s over {len(PATHS)} cached "
             f"URLs ({num(sent / spent if spent else 0)} per second, {errors} errors); one "

@@ -12,11 +12,10 @@ from typing import Any
 
 from bench import wrk
 from bench.context import PAYLOAD_PATH, Context, get
-from bench.servers import AltServer
+from bench.servers import DEFAULT, AltServer, describe
 from bench.stats import median, num, spread, verdict
 
 CONNECTIONS = 20
-WORKERS = 2
 
 #: name: (description, how to start it)
 SERVERS = {
@@ -28,7 +27,9 @@ SERVERS = {
 }
 
 
-def start_all(ctx: Context, workers: int = WORKERS, threads: int = 1) -> dict[str, Any]:
+def start_all(
+    ctx: Context, workers: int = DEFAULT.workers, threads: int = DEFAULT.threads
+) -> dict[str, Any]:
     payload = ctx.payload_file()
     servers: dict[str, Any] = {}
     try:
@@ -83,7 +84,8 @@ def _render(
     identical = len(set(bodies.values())) == 1
     lines = [
         f"Payload: {size:,} bytes of JSON ({'identical' if identical else '**not identical**'} "
-        f"from every server). gunicorn: {WORKERS} sync workers each. Load: "
+        f"from every server). gunicorn: {describe(DEFAULT.workers, DEFAULT.threads)} each "
+        "(the service's default). Load: "
         f"`wrk -t1 -c{CONNECTIONS} -d{seconds:g}s`, {rounds} interleaved rounds.",
         "",
         "| server | requests/s (median) | × bare route (min–max) | × Flask-Caching (min–max) "
