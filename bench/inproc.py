@@ -5,8 +5,8 @@
 
 Prints one JSON object. PROMETHEUS_MULTIPROC_DIR is set before prometheus_client
 is imported (by bench.sections.overhead, which starts this), so metrics cost what
-they cost under gunicorn: memory-mapped files. Variants are timed in interleaved
-blocks, round after round, so a slow moment of the machine hits them all.
+they cost under gunicorn: memory-mapped files. Variants take turns call by call,
+round after round, so a slow moment of the machine hits them all.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -46,19 +47,6 @@ def wsgi_call(app: Any, path: str) -> Call:
     return call
 
 
-def per_call(fn: Callable[[], Any], calls: int) -> tuple[float, float]:
-    """(wall seconds, this thread's CPU seconds) per call of `fn`, over `calls` calls in a row.
-
-    CPU time leaves out the moments the machine gave to other processes, so on
-    a shared machine it is the steadier measure of the work a call costs.
-    """
-    wall, cpu = time.perf_counter, time.thread_time
-    start_wall, start_cpu = wall(), cpu()
-    for _ in range(calls):
-        fn()
-    return (wall() - start_wall) / calls, (cpu() - start_cpu) / calls
-
-
 def each_call(fn: Callable[[], Any], calls: int) -> list[float]:
     """The wall seconds of each of `calls` calls."""
     out = []
@@ -73,14 +61,27 @@ def each_call(fn: Callable[[], Any], calls: int) -> list[float]:
 def interleave(
     variants: dict[str, Callable[[], Any]], rounds: int, calls: int
 ) -> dict[str, dict[str, list[float]]]:
-    """Per variant, the wall and CPU seconds per call of one block per round (order rotating)."""
+    """Per variant and round, the median and the mean seconds of one call.
+
+    The variants take turns call by call (the first of each turn rotating),
+    so a slow moment of the shared machine lands on all of them; the median
+    of single calls then leaves out the calls it interrupted.
+    """
     names = list(variants)
-    out: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n in names}
-    for r in range(rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            wall, cpu = per_call(variants[name], calls)
-            out[name]["wall"].append(wall)
-            out[name]["cpu"].append(cpu)
+    fns = [variants[n] for n in names]
+    clock = time.perf_counter
+    out: dict[str, dict[str, list[float]]] = {n: {"median": [], "mean": []} for n in names}
+    for _ in range(rounds):
+        times: list[list[float]] = [[] for _ in names]
+        for i in range(calls):
+            k = i % len(names)
+            for j in list(range(k, len(names))) + list(range(k)):
+                start = clock()
+                fns[j]()
+                times[j].append(clock() - start)
+        for name, samples in zip(names, times, strict=True):
+            out[name]["median"].append(statistics.median(samples))
+            out[name]["mean"].append(statistics.fmean(samples))
     return out
 
 
