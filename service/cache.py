@@ -54,14 +54,16 @@ log = logging.getLogger(__name__)
 View = Callable[..., Any]
 EXTENSION = "cachewatch.cache"
 _WAIT_STEP = 0.01
+_RESULT_LABELS = {"HIT": "hit", "MISS": "miss", "BYPASS": "bypass"}
 
 
 def _json_response(body: bytes, result: str, age: float | None = None) -> Response:
-    response = Response(body, mimetype="application/json")
-    response.headers["X-Cache"] = result
+    response = Response(body, content_type="application/json")
+    headers = response.headers  # new headers: add, no need to look for an old value
+    headers.add("X-Cache", result)
     if age is not None:
-        response.headers["Age"] = str(int(age))
-    label(cache=result.lower())
+        headers.add("Age", str(int(age)))
+    label(cache=_RESULT_LABELS[result])
     return response
 
 

@@ -72,11 +72,16 @@ class NearCache:
         listener = self.listener
         if not listener.connected or listener.pending():
             return None
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
+        # No lock: each OrderedDict call is atomic under the GIL, and an entry popped
+        # by an invalidation right now is one Redis told us of after this lookup began.
+        entries = self._entries
+        entry = entries.get(key)
+        if entry is not None:
+            try:  # noqa: SIM105 - try costs nothing here, contextlib.suppress does
+                entries.move_to_end(key)
+            except KeyError:
+                pass
+        return entry
 
     def begin(self, key: str) -> object | None:
         """A token for a later `put` of `key`; None when nothing may be stored now."""
