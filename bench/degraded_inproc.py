@@ -22,6 +22,7 @@ import redis
 
 from bench.inproc import cachewatch_app, each_call, wsgi_call
 from service.cache import cached
+from service.keys import cache_key
 
 PATH = "/bench/cheap"
 PAUSE_MS = 30 * 60 * 1000
@@ -54,18 +55,22 @@ def degraded(args: argparse.Namespace) -> dict[str, Any]:
         "paused": cachewatch_app(args.paused_redis_url, db),
     }
     calls = {name: wsgi_call(_with_cheap_route(app, data), PATH) for name, app in apps.items()}
-    for _ in range(3):
-        calls["paused"]()  # a miss, then hits: the entry is in Redis before the pause
-    redis.Redis.from_url(args.paused_redis_url).execute_command("CLIENT", "PAUSE", PAUSE_MS, "ALL")
-    # Near-cache entries stay valid while Redis is paused (nothing can write either);
-    # they go when the tracking PING times out. Measure from then on.
     near = apps["paused"].extensions["cachewatch.cache"].near
-    started = time.monotonic()
-    while near is not None and near.listener.connected and time.monotonic() - started < 10:
+    key = cache_key("property_types", {"listing_type": "bench-cheap"}).key
+    for _ in range(50):  # a miss, then hits until the entry is in the near cache too
         calls["paused"]()
+        if near is None or key in near:
+            break
+        time.sleep(0.02)
+    redis.Redis.from_url(args.paused_redis_url).execute_command("CLIENT", "PAUSE", PAUSE_MS, "ALL")
+    started = time.monotonic()
+    first = {name: each_call(calls[name], 6) for name in ("down", "paused")}
+    # Near-cache entries stay valid while Redis is paused (nothing can write either);
+    # they go when the tracking PING times out.
+    while near is not None and near.listener.connected and time.monotonic() - started < 10:
         time.sleep(0.01)
     flushed_after = time.monotonic() - started
-    first = {name: each_call(calls[name], 6) for name in ("down", "paused")}
+    after_flush = each_call(calls["paused"], 6)
     blocks: dict[str, list[list[float]]] = {name: [] for name in calls}
     names = list(calls)
     for r in range(args.rounds):
@@ -73,6 +78,7 @@ def degraded(args: argparse.Namespace) -> dict[str, Any]:
             blocks[name].append(each_call(calls[name], args.calls))
     return {
         "first": first,
+        "after_flush": after_flush,
         "near_flushed_after": flushed_after,
         "blocks": blocks,
         "reasons": {name: _reasons(app) for name, app in apps.items()},

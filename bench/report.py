@@ -135,9 +135,11 @@ worker's early refresh, `FLUSHALL`), is announced and the key dropped here.
 
 **gunicorn**: the default is now 2 gthread workers × 4 threads (`GUNICORN_THREADS=4`,
 was 1, a sync worker). Sync workers close the connection after every response, so each
-request pays a TCP handshake and an accept; gthread keeps connections alive and gave
-about three times the hit throughput on this machine, with lower latency at every
-concurrency level measured (section 4). The backlog stays 2,048.
+request pays a TCP handshake and an accept; gthread keeps connections alive, which gave
+1.5 to 2.5 times the hit throughput and a lower median latency at every concurrency level
+measured (section 4). Its tail is no better: threads of one worker take turns on the GIL,
+so its p99 is about that of sync workers, and worse in some rounds at 10 connections.
+Eight threads bought nothing over four. The backlog stays 2,048.
 
 **The hot path**: the request histogram is observed by a WSGI middleware
 (`service/timing.py`) instead of a Flask before/after_request pair and `g` (Flask's

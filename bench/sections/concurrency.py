@@ -77,12 +77,16 @@ def _render(
             )
     best = min(SETUPS, key=lambda n: median([r.p99_ms for r in results[(n, 500)]]))
     p99 = median([r.p99_ms for r in results[(best, 500)]])
-    rps = median([r.rps for r in results[(best, 500)]])
+    fastest = max(median([r.rps for r in results[(n, 500)]]) for n in SETUPS)
     lines += [
         "",
-        f"Target hit p99 ≤ {TARGET_P99_MS:g} ms at 500 connections: {p99:.1f} ms with "
-        f"{_text(best)}, {verdict(p99 <= TARGET_P99_MS)}. At {num(rps)} responses per "
-        f"second, 500 connections always waiting give a mean of {500 / rps * 1000:.0f} ms; "
-        f"a 50 ms p99 needs at least {500 / (TARGET_P99_MS / 1000):,.0f} per second.",
+        f"Target hit p99 ≤ {TARGET_P99_MS:g} ms at 500 connections: at best {p99:.1f} ms "
+        f"({_text(best)}), {verdict(p99 <= TARGET_P99_MS)}. It cannot be met on this machine: "
+        f"with every one of 500 connections always waiting, the mean latency is 500 / "
+        f"throughput, and the fastest set-up served {num(fastest)} responses per second, a "
+        f"mean of {500 / fastest * 1000:.0f} ms; a p99 of 50 ms needs more than "
+        f"{500 / (TARGET_P99_MS / 1000):,.0f} per second, from two shared cores that also run "
+        "wrk and Redis. More threads or workers do not add cores; the backlog (2,048) only "
+        "decides how long a connection may wait, not how fast the queue drains.",
     ]
     return "\n".join(lines)

@@ -51,8 +51,8 @@ def start_all(
 
 
 def run(ctx: Context) -> str:
-    rounds = ctx.rounds(full=7, quick=1)
-    seconds = ctx.seconds(full=5, quick=1)
+    rounds = ctx.rounds(full=11, quick=1)
+    seconds = ctx.seconds(full=4, quick=1)
     servers = start_all(ctx)
     same = {name: get(s.port, PAYLOAD_PATH)[2] for name, s in servers.items()}
     results: dict[str, list[wrk.WrkResult]] = {name: [] for name in servers}
