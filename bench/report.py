@@ -133,13 +133,15 @@ worker's early refresh, `FLUSHALL`), is announced and the key dropped here.
   Redis 7.4 (Debian 12 ships 7.0), checks invalidations only on the connection it
   happens to use, deep-copies every cached reply, and would hide which tier answered.
 
-**gunicorn**: the default is now 2 gthread workers × 4 threads (`GUNICORN_THREADS=4`,
-was 1, a sync worker). Sync workers close the connection after every response, so each
-request pays a TCP handshake and an accept; gthread keeps connections alive, which gave
-1.5 to 2.5 times the hit throughput and a lower median latency at every concurrency level
-measured (section 4). Its tail is no better: threads of one worker take turns on the GIL,
-so its p99 is about that of sync workers, and worse in some rounds at 10 connections.
-Eight threads bought nothing over four. The backlog stays 2,048.
+**gunicorn**: the default is now 2 gthread workers × 8 threads (`GUNICORN_THREADS=8`,
+was 1, a sync worker); section 4 measures it against sync workers and 4 threads. Sync
+workers close the connection after every response, so each request pays a TCP handshake
+and an accept; gthread keeps connections alive, which gives more hit throughput and a
+lower median latency. A gthread worker serves at most `threads` connections at a time and
+the other kept-alive connections wait for a free thread, which shows in the p99 as soon as
+a worker holds more connections than threads (10 connections over 2 workers × 4 threads);
+8 threads cover that at the same throughput. Threads share one GIL, so adding more buys no
+speed. The backlog stays 2,048.
 
 **The hot path**: the request histogram is observed by a WSGI middleware
 (`service/timing.py`) instead of a Flask before/after_request pair and `g` (Flask's

@@ -96,7 +96,7 @@ class Settings:
     port: int = 8000
     metrics_port: int | None = None
     workers: int = 2
-    threads: int = 4
+    threads: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -142,7 +142,7 @@ class Settings:
             port=_number(env, "CACHEWATCH_PORT", 8000, int),
             metrics_port=int(metrics_port) if metrics_port else None,
             workers=max(1, _number(env, "WEB_CONCURRENCY", 2, int)),
-            threads=max(1, _number(env, "GUNICORN_THREADS", 4, int)),
+            threads=max(1, _number(env, "GUNICORN_THREADS", 8, int)),
         )
 
     def replace(self, **changes: Any) -> Settings:
