@@ -10,9 +10,8 @@ the cache and the blueprints. Under gunicorn each worker calls it once.
 from __future__ import annotations
 
 import contextlib
-import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,14 +19,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from service import admin, api, db, errors, health, redis_client
 from service.breaker import CircuitBreaker
 from service.cache import Cache
-from service.config import Settings
+from service.config import ENDPOINTS, Settings
+from service.keys import PREFIX
 from service.metrics import CacheMetrics
+from service.near_cache import NearCache
 from service.queries import Catalog
 from service.redis_info import RedisInfoCollector
 from service.sampling import Sampler
 from service.store import RedisStore
+from service.timing import RequestTimer
+from service.tracking import Address
 
-_ROUTE_LABELS = {"health.healthz": "healthz", "health.readyz": "readyz"}
 _PRIVATE_PREFIXES = ("/metrics", "/api/admin")
 
 
@@ -65,7 +67,22 @@ def create_app(
         if any(settings.sample_rates.values())
         else None
     )
-    Cache(settings, store, metrics, sampler).init_app(app)
+    # The near cache follows one server's invalidations; on Cluster and Sentinel, whose
+    # nodes change, it is off.
+    near = (
+        NearCache(
+            settings.near_cache_size,
+            Address.from_kwargs(
+                client.connection_pool.connection_kwargs, settings.redis_connect_timeout
+            ),
+            [f"{PREFIX}:{name}:" for name in ENDPOINTS],
+        )
+        if settings.near_cache_size > 0
+        and settings.redis_enabled
+        and topology.kind == redis_client.SINGLE
+        else None
+    )
+    Cache(settings, store, metrics, sampler, near).init_app(app)
     app.extensions["cachewatch.redis_info"] = RedisInfoCollector(
         topology.nodes,
         topology.db,
@@ -83,31 +100,16 @@ def create_app(
 
 def _instrument(app: Flask, metrics: CacheMetrics, settings: Settings) -> None:
     """Time every request; keep /metrics and the admin API on their own port when asked."""
+    app.wsgi_app = RequestTimer(app, metrics.request_seconds)  # type: ignore[method-assign]
+    if settings.metrics_port is None:
+        return
+    private_port = str(settings.metrics_port)
 
     @app.before_request
-    def _start() -> Response | None:
-        g.request_start = time.perf_counter()
+    def _private() -> Response | None:
         if (
-            settings.metrics_port is not None
-            and request.path.startswith(_PRIVATE_PREFIXES)
-            and request.environ.get("SERVER_PORT") != str(settings.metrics_port)
+            request.path.startswith(_PRIVATE_PREFIXES)
+            and request.environ.get("SERVER_PORT") != private_port
         ):
             return errors.error_response(404, "not found")
         return None
-
-    @app.after_request
-    def _observe(response: Response) -> Response:
-        start = g.get("request_start")
-        if start is not None:
-            endpoint = g.get("cache_endpoint")
-            if endpoint is None:
-                rule = request.endpoint or ""
-                endpoint = _ROUTE_LABELS.get(
-                    rule, "admin" if rule.startswith("admin.") else "other"
-                )
-            cache = g.get("cache_result", "none")
-            status = f"{response.status_code // 100}xx"
-            metrics.request_seconds.labels(endpoint, cache, status).observe(
-                time.perf_counter() - start
-            )
-        return response

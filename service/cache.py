@@ -17,7 +17,10 @@ view returns JSON-ready data. Every request is counted once: a hit, a miss
   database fails;
 - concurrent misses on one key compute it once: the first takes a short
   Redis lock, the others wait briefly for its result;
-- any Redis failure costs the request the cache, never the response.
+- any Redis failure costs the request the cache, never the response;
+- with a near cache (CACHE_NEAR_SIZE > 0), hot entries are answered from the
+  worker's memory (a hit with tier="local"), kept correct by Redis' client-side
+  caching invalidations (service.near_cache).
 """
 
 from __future__ import annotations
@@ -41,22 +44,26 @@ from service.config import Settings
 from service.errors import BackendUnavailable
 from service.keys import CacheKey, cache_key
 from service.metrics import CacheMetrics, EndpointMetrics
+from service.near_cache import NearCache
 from service.sampling import Sampler
 from service.store import RedisStore, ReplyError, Unavailable
+from service.timing import label
 
 log = logging.getLogger(__name__)
 
 View = Callable[..., Any]
 EXTENSION = "cachewatch.cache"
 _WAIT_STEP = 0.01
+_RESULT_LABELS = {"HIT": "hit", "MISS": "miss", "BYPASS": "bypass"}
 
 
 def _json_response(body: bytes, result: str, age: float | None = None) -> Response:
-    response = Response(body, mimetype="application/json")
-    response.headers["X-Cache"] = result
+    response = Response(body, content_type="application/json")
+    headers = response.headers  # new headers: add, no need to look for an old value
+    headers.add("X-Cache", result)
     if age is not None:
-        response.headers["Age"] = str(int(age))
-    g.cache_result = result.lower()
+        headers.add("Age", str(int(age)))
+    label(cache=_RESULT_LABELS[result])
     return response
 
 
@@ -69,11 +76,13 @@ class Cache:
         store: RedisStore,
         metrics: CacheMetrics,
         sampler: Sampler | None = None,
+        near: NearCache | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.metrics = metrics
         self.sampler = sampler
+        self.near = near
         self.enabled = settings.redis_enabled
         self._refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-refresh")
         self._refreshing: set[str] = set()
@@ -92,6 +101,14 @@ class Cache:
             m.bypass["disabled"].inc()
             return _json_response(self._dumps(m, self._compute(m, view, params))[0], "BYPASS")
         key = cache_key(name, params)
+        near, token = self.near, None
+        if near is not None:
+            entry = near.get(key.key)
+            if entry is not None:
+                now = time.time()
+                if entry.fresh(now):
+                    return self._hit(m, m.hit_local, key, entry, now, view, params)
+            token = near.begin(key.key)
         try:
             raw = self.store.get(key.key)
         except Unavailable as exc:
@@ -102,17 +119,32 @@ class Cache:
         now = time.time()
         stale = self._decode(m, raw)
         if stale is not None and stale.fresh(now):
-            m.hit_redis.inc()
-            m.hit_age.observe(stale.age(now))
-            if self._should_refresh(stale, now):
-                self._refresh_later(m, key, view, params)
-            self._sample(key, "hit", "", len(stale.body))
-            return _json_response(stale.body, "HIT", stale.age(now))
+            if near is not None:
+                near.put(key.key, token, stale)
+            return self._hit(m, m.hit_redis, key, stale, now, view, params)
         reason = "expired" if stale is not None else "cold"
         m.miss[reason].inc()
         body, size = self._fill(m, key, view, params, stale)
         self._sample(key, "miss", reason, size)
         return body
+
+    def _hit(
+        self,
+        m: EndpointMetrics,
+        counter: Any,
+        key: CacheKey,
+        entry: envelope.Entry,
+        now: float,
+        view: View,
+        params: dict[str, Any],
+    ) -> Response:
+        counter.inc()
+        age = entry.age(now)
+        m.hit_age.observe(age)
+        if self._should_refresh(entry, now):
+            self._refresh_later(m, key, view, params)
+        self._sample(key, "hit", "", len(entry.body))
+        return _json_response(entry.body, "HIT", age)
 
     def _bypass(
         self, m: EndpointMetrics, key: CacheKey, reason: str, view: View, params: dict[str, Any]
@@ -310,7 +342,7 @@ def cached(
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(**view_args: Any) -> Response:
-            g.cache_endpoint = name
+            label(endpoint=name)
             kwargs = params(**view_args) if params is not None else dict(view_args)
             cache: Cache = current_app.extensions[EXTENSION]
             return cache.serve(name, kwargs, view)

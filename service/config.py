@@ -94,7 +94,7 @@ class Settings:
     xfetch_beta: float = 1.0
     lock_seconds: float = 10.0
     lock_wait_seconds: float = 2.0
-    near_cache_size: int = 0
+    near_cache_size: int = 1024
     breaker_failures: int = 3
     breaker_reset_seconds: float = 5.0
     warm_on_start: bool = False
@@ -106,7 +106,7 @@ class Settings:
     port: int = 8000
     metrics_port: int | None = None
     workers: int = 2
-    threads: int = 1
+    threads: int = 8
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -149,7 +149,7 @@ class Settings:
             xfetch_beta=_number(env, "CACHE_XFETCH_BETA", 1.0),
             lock_seconds=_number(env, "CACHE_LOCK_SECONDS", 10.0),
             lock_wait_seconds=_number(env, "CACHE_LOCK_WAIT_SECONDS", 2.0),
-            near_cache_size=_number(env, "CACHE_NEAR_SIZE", 0, int),
+            near_cache_size=_number(env, "CACHE_NEAR_SIZE", 1024, int),
             breaker_failures=max(1, _number(env, "CACHE_BREAKER_FAILURES", 3, int)),
             breaker_reset_seconds=_number(env, "CACHE_BREAKER_RESET_SECONDS", 5.0),
             warm_on_start=_bool(env, "CACHE_WARM_ON_START", False),
@@ -160,7 +160,7 @@ class Settings:
             port=_number(env, "CACHEWATCH_PORT", 8000, int),
             metrics_port=int(metrics_port) if metrics_port else None,
             workers=max(1, _number(env, "WEB_CONCURRENCY", 2, int)),
-            threads=max(1, _number(env, "GUNICORN_THREADS", 1, int)),
+            threads=max(1, _number(env, "GUNICORN_THREADS", 8, int)),
         )
 
     def replace(self, **changes: Any) -> Settings:

@@ -12,8 +12,9 @@ prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR) sums the worker
 from __future__ import annotations
 
 import dataclasses
+import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 
 from service.config import ENDPOINTS
 
@@ -37,6 +38,25 @@ LATENCY_BUCKETS = (
 OPERATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 SIZE_BUCKETS = (256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
 AGE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600, 86400)
+
+_pid = [os.getpid()]
+
+
+def _after_fork() -> None:
+    _pid[0] = os.getpid()
+
+
+def _cached_pid() -> int:
+    return _pid[0]
+
+
+os.register_at_fork(after_in_child=_after_fork)
+if values.ValueClass is not values.MutexValue and not getattr(values, "_cachewatch_pid", False):
+    # Multiprocess mode checks os.getpid() on every update (five times per cache
+    # hit); the pid only changes at a fork, so read it once per process instead.
+    # Before any metric exists: values made by two ValueClasses would share a file.
+    values.ValueClass = values.MultiProcessValue(process_identifier=_cached_pid)
+    values._cachewatch_pid = True  # type: ignore[attr-defined]
 
 MISS_REASONS = ("cold", "expired")
 BYPASS_REASONS = ("disabled", "circuit_open", "redis_error", "uncacheable")
