@@ -128,9 +128,10 @@ def _render(
         lines += [
             "",
             "Why short of 0.85×: a near-cache hit still does the cache layer's work (key, "
-            "lookup, three metric updates, the response headers; section 3 times it), and on "
-            "this machine the bare route under gunicorn is cheap enough that this work is "
-            "more than 15 % of a request. The ratio moves by several points from round to "
-            "round on a shared machine: see the spread.",
+            "lookup, three metric updates, two more headers), which section 3 times "
+            "in-process; that explains only part of the gap, the rest is within what this "
+            "shared machine lets the bench resolve: single rounds ranged "
+            f"{spread(pairs[('cachewatch', 'bare')])}. "
+            "Rerun `python -m bench --only throughput` on a quiet machine to settle it.",
         ]
     return "\n".join(lines)
