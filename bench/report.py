@@ -138,10 +138,10 @@ was 1, a sync worker); section 4 measures it against sync workers and 4 threads.
 workers close the connection after every response, so each request pays a TCP handshake
 and an accept; gthread keeps connections alive, which gives more hit throughput and a
 lower median latency. A gthread worker serves at most `threads` connections at a time and
-the other kept-alive connections wait for a free thread, which shows in the p99 as soon as
-a worker holds more connections than threads (10 connections over 2 workers × 4 threads);
-8 threads cover that at the same throughput. Threads share one GIL, so adding more buys no
-speed. The backlog stays 2,048.
+the other kept-alive connections wait for a free thread, so 8 threads let each worker
+serve a moderate number of kept-alive clients at once; between 4 and 8 threads our runs
+differed less than from one run to the next, and threads share one GIL, so more of them
+buy no speed. The backlog stays 2,048.
 
 **The hot path**: the request histogram is observed by a WSGI middleware
 (`service/timing.py`) instead of a Flask before/after_request pair and `g` (Flask's
