@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from prometheus_client import CollectorRegistry, multiprocess
 from redis.exceptions import RedisClusterException, RedisError
 
 from service.cache import EXTENSION, Cache
@@ -24,6 +23,7 @@ from service.config import ENDPOINTS
 from service.db import LISTING_TYPES
 from service.errors import ApiError
 from service.keys import endpoint_pattern
+from service.metrics import all_workers
 from service.store import ReplyError, Unavailable
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
@@ -50,14 +50,7 @@ def require_admin(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _counts(cache: Cache) -> dict[str, dict[str, float]]:
     """Hits and misses per endpoint since start, over every worker."""
-    import os
-
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        families = registry.collect()
-    else:
-        families = cache.metrics.registry.collect()
+    families = all_workers(cache.metrics.registry).collect()
     counts = {name: {"hits": 0.0, "misses": 0.0, "bypasses": 0.0} for name in ENDPOINTS}
     kinds = {
         "cachewatch_cache_hits_total": "hits",

@@ -8,17 +8,14 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
-from prometheus_client.core import Metric
-from prometheus_client.registry import Collector
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.cache import EXTENSION, Cache
+from service.metrics import all_workers
 from service.redis_info import RedisInfoCollector
 
 bp = Blueprint("health", __name__)
@@ -64,23 +61,9 @@ def readyz() -> Response:
     return response
 
 
-class _Forward(Collector):
-    """Collects another registry's metrics inside the scrape's own registry."""
-
-    def __init__(self, source: CollectorRegistry) -> None:
-        self.source = source
-
-    def collect(self) -> Iterator[Metric]:
-        yield from self.source.collect()
-
-
 @bp.get("/metrics")
 def metrics() -> Response:
-    registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry.register(_Forward(current_app.extensions[EXTENSION].metrics.registry))
+    registry = all_workers(current_app.extensions[EXTENSION].metrics.registry)
     collector: RedisInfoCollector = current_app.extensions["cachewatch.redis_info"]
     registry.register(collector)
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, values
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from service.config import ENDPOINTS
 
@@ -216,3 +219,26 @@ class CacheMetrics:
     def endpoint(self, name: str) -> EndpointMetrics:
         """The bound children of cached endpoint `name` (one of config.ENDPOINTS)."""
         return self._endpoints[name]
+
+
+class _Forward(Collector):
+    """Collects another registry's metrics inside a fresh registry."""
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.source.collect()
+
+
+def all_workers(own: CollectorRegistry) -> CollectorRegistry:
+    """A fresh registry with every worker's metrics (multiprocess mode), else this process's.
+
+    `/metrics` adds the Redis collector to it; the admin stats read it.
+    """
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_Forward(own))
+    return registry

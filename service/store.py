@@ -118,12 +118,6 @@ class RedisStore:
             return 0
         return int(self.run("delete", lambda: self.client.unlink(*keys)))
 
-    def ping(self) -> bool:
-        try:
-            return bool(self.client.ping())
-        except rexc.RedisError:
-            return False
-
 
 def make_client(
     url: str,

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Self
 
 import redis
 import requests
@@ -39,7 +40,32 @@ def role(server: RedisServer) -> str:
     return info(server)["role"]
 
 
-class RedisClusterServers:
+class _ServerGroup:
+    """Several servers started and stopped together, as a context manager."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class RedisClusterServers(_ServerGroup):
     """A Redis Cluster of `primaries` primaries with `replicas` replicas each."""
 
     def __init__(self, primaries: int = 3, replicas: int = 1, node_timeout_ms: int = 1000) -> None:
@@ -111,21 +137,6 @@ class RedisClusterServers:
         for server in self.servers:
             server.cleanup()
 
-    def __enter__(self) -> RedisClusterServers:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 class SentinelServer(ManagedProcess):
     """A real `redis-server --sentinel` watching one primary as `master_name`."""
@@ -171,7 +182,7 @@ class SentinelServer(ManagedProcess):
         return int(self.cli("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name).split()[1])
 
 
-class SentinelServers:
+class SentinelServers(_ServerGroup):
     """A primary, `replicas` replicas and `sentinels` sentinels (quorum 2)."""
 
     def __init__(
@@ -221,21 +232,6 @@ class SentinelServers:
     def stop(self) -> None:
         for server in [*self.sentinels, *self.data_servers]:
             server.cleanup()
-
-    def __enter__(self) -> SentinelServers:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class Traffic(threading.Thread):
