@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -60,7 +60,7 @@ def _value(raw: str) -> float:
 class PromClient:
     """Instant and range queries with explicit timeouts; thread-safe."""
 
-    #: How long the list of loaded recording rules is trusted.
+    #: How long the list of loaded recording rules (and other `remember`ed facts) is trusted.
     RULES_TTL = 60.0
 
     def __init__(self, url: str, timeout: float = 5.0, max_workers: int = 6) -> None:
@@ -71,7 +71,7 @@ class PromClient:
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max_workers)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
-        self._rules: tuple[float, frozenset[str]] | None = None
+        self._memo: dict[Hashable, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
     # -- transport ---------------------------------------------------------------
@@ -153,6 +153,14 @@ class PromClient:
         calls = {name: (self.query_range, (e, start, end, step)) for name, e in exprs.items()}
         return self._parallel(calls)
 
+    def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
+        """Run independent calls (each may query) at once; their answers, in order.
+
+        frames, buckets = client.parallel(lambda: client.query_many(...), lambda: ...)
+        """
+        answers = self._parallel({str(i): (call, ()) for i, call in enumerate(calls)})
+        return [answers[str(i)] for i in range(len(calls))]
+
     def _parallel(self, calls: Mapping[str, tuple[Any, tuple[Any, ...]]]) -> dict[str, Any]:
         if len(calls) <= 1:
             return {name: fn(*args) for name, (fn, args) in calls.items()}
@@ -172,20 +180,34 @@ class PromClient:
 
     def recording_rules(self) -> frozenset[str]:
         """The names of the recording rules this Prometheus evaluates (cached for a minute)."""
-        with self._lock:
-            cached = self._rules
-        if cached is not None and time.monotonic() - cached[0] < self.RULES_TTL:
-            return cached[1]
-        data = self._call("/api/v1/rules", {"type": "record"}, method="GET")
-        names = frozenset(
-            str(rule["name"])
-            for group in (data or {}).get("groups", [])
-            for rule in group.get("rules", [])
-            if rule.get("type") == "recording"
-        )
-        with self._lock:
-            self._rules = (time.monotonic(), names)
+
+        def fetch() -> frozenset[str]:
+            data = self._call("/api/v1/rules", {"type": "record"}, method="GET")
+            return frozenset(
+                str(rule["name"])
+                for group in (data or {}).get("groups", [])
+                for rule in group.get("rules", [])
+                if rule.get("type") == "recording"
+            )
+
+        names: frozenset[str] = self.remember("recording_rules", fetch)
         return names
+
+    def remember(self, key: Hashable, compute: Callable[[], Any], ttl: float | None = None) -> Any:
+        """`compute()`'s answer, reused for `ttl` seconds (RULES_TTL) under `key`.
+
+        For facts about this Prometheus that change slowly (which rules it has, how
+        far back their history goes), not for query results. Errors are not kept.
+        """
+        now = time.monotonic()
+        with self._lock:
+            kept = self._memo.get(key)
+        if kept is not None and now - kept[0] < (self.RULES_TTL if ttl is None else ttl):
+            return kept[1]
+        value = compute()
+        with self._lock:
+            self._memo[key] = (now, value)
+        return value
 
     def close(self) -> None:
         self._session.close()

@@ -11,30 +11,22 @@ import pandas as pd
 
 from dashboard.prom import PromClient
 from dashboard.quantiles import histogram_quantile
+from dashboard.queries.buckets import COUNT, RULE, bucket_increases, bucket_rates, uses_rule
 from dashboard.queries.common import Scope, concat, label, rule_fits, to_series
+from dashboard.queries.totals import request_totals
 from dashboard.view import TimeWindow
 
-BUCKET = "cachewatch_http_request_duration_seconds_bucket"
 QUANTILES = (0.5, 0.95, 0.99)
 TABLE_COLUMNS = ["endpoint", "requests", "hit_ratio", "before_p50", "after_p50", "ttl", "gain"]
 RESULT_NAMES = {"hit": "hit", "miss": "miss", "bypass": "bypass", "none": "rejected (4xx)"}
 
 
-def table_queries(scope: Scope, window: TimeWindow) -> dict[str, str]:
-    """Instant queries at the window's end, each `by (endpoint)`, over the whole window."""
-    m, w = scope.matcher, window.duration
-    return {
-        "buckets": (
-            f'sum by (endpoint, cache, le) (increase({BUCKET}{{{m}, cache=~"hit|miss"}}[{w}]))'
-        ),
-        "ttl": (
-            "max by (endpoint) (last_over_time(cachewatch_cache_ttl_seconds"
-            f"{{{m}}}[{window.latest}]))"
-        ),
-        "hits": f"sum by (endpoint) (increase(cachewatch_cache_hits_total{{{m}}}[{w}]))",
-        "misses": f"sum by (endpoint) (increase(cachewatch_cache_misses_total{{{m}}}[{w}]))",
-        "bypass": f"sum by (endpoint) (increase(cachewatch_cache_bypass_total{{{m}}}[{w}]))",
-    }
+def _ttl_query(scope: Scope, window: TimeWindow) -> str:
+    """Each endpoint's latest TTL, at the window's end."""
+    return (
+        "max by (endpoint) (last_over_time(cachewatch_cache_ttl_seconds"
+        f"{{{scope.matcher}}}[{window.latest}]))"
+    )
 
 
 def endpoint_table(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFrame:
@@ -43,8 +35,12 @@ def endpoint_table(client: PromClient, window: TimeWindow, scope: Scope) -> pd.D
     Latencies are in seconds, `hit_ratio` in 0..1; a value Prometheus has no data for is NaN.
     Endpoints with no data at all are left out.
     """
-    frames = client.query_many(table_queries(scope, window), at=window.end)
-    buckets = frames.pop("buckets")
+    frames, totals, buckets = client.parallel(
+        lambda: {"ttl": client.query(_ttl_query(scope, window), at=window.end)},
+        lambda: request_totals(client, window, scope, by=("endpoint",)),
+        lambda: bucket_increases(client, window, scope, by=("endpoint", "cache")),
+    )
+    frames.update(totals)
     for name, cache in (("before_p50", "miss"), ("after_p50", "hit")):
         part = buckets[buckets["cache"] == cache] if not buckets.empty else buckets
         frames[name] = histogram_quantile(0.5, part, by=["endpoint"]).dropna()
@@ -68,8 +64,9 @@ def endpoint_table(client: PromClient, window: TimeWindow, scope: Scope) -> pd.D
 def latency(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFrame:
     """p50 / p95 / p99 of hits and of misses over time (seconds), series like `hit p95`.
 
-    One range query fetches the buckets' rates; the quantiles are taken from them
-    here. With one endpoint picked, the per-endpoint recording rules serve when they fit.
+    One range query fetches the buckets' rates (`buckets.bucket_rates`); the quantiles
+    are taken from them here. With one endpoint picked at 24 h, the per-endpoint
+    quantile rules serve when they fit.
     """
     names = {q: f"p{round(q * 100)}" for q in QUANTILES}
     if scope.endpoint:  # the per-endpoint rules fit one endpoint, not a sum of several
@@ -77,7 +74,7 @@ def latency(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFram
             name: f"endpoint_cache:cachewatch_http_request_duration_seconds:{name}_rate5m"
             for name in names.values()
         }
-        if all(rule_fits(client, rule, window, BUCKET) for rule in rules.values()):
+        if all(rule_fits(client, rule, window, COUNT) for rule in rules.values()):
             exprs = {
                 name: f'avg by (cache) ({rule}{{{scope.matcher}, cache=~"hit|miss"}})'
                 for name, rule in rules.items()
@@ -86,11 +83,7 @@ def latency(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFram
             return concat(
                 [to_series(f, label("cache", f"{{}} {name}")) for name, f in frames.items()]
             )
-    expr = (
-        f"sum by (cache, le) (rate({BUCKET}"
-        f'{{{scope.matcher}, cache=~"hit|miss"}}[{window.rate_window}]))'
-    )
-    buckets = client.query_range(expr, window.start, window.end, window.step)
+    buckets = bucket_rates(client, window, scope, by=("cache",))
     parts = []
     for q, name in names.items():
         frame = histogram_quantile(q, buckets, by=["time", "cache"]).dropna()
@@ -99,12 +92,16 @@ def latency(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFram
 
 
 def requests_by_result(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFrame:
-    """Requests per second by cache result: hit, miss, bypass, rejected (4xx)."""
-    expr = (
-        "sum by (cache) (rate(cachewatch_http_request_duration_seconds_count"
-        f"{{{scope.matcher}}}[{window.rate_window}]))"
-    )
-    frame = client.query_range(expr, window.start, window.end, window.step)
+    """Requests per second by cache result: hit, miss, bypass, rejected (4xx).
+
+    The requests are the latency histogram's count, which is its +Inf bucket: at 7 d
+    the buckets' hourly rule gives it, when it fits.
+    """
+    if uses_rule(client, window):
+        source = f'{RULE}{{{scope.matcher}, le="+Inf"}}'
+    else:
+        source = f"rate({COUNT}{{{scope.matcher}}}[{window.rate_window}])"
+    frame = client.query_range(f"sum by (cache) ({source})", window.start, window.end, window.step)
     return to_series(frame, lambda row: RESULT_NAMES.get(row.get("cache", ""), row.get("cache")))
 
 

@@ -21,10 +21,20 @@ HITS = "cachewatch_cache_hits_total"
 LOOKUPS = '__name__=~"cachewatch_cache_hits_total|cachewatch_cache_misses_total"'
 
 
-RULES = (
-    "endpoint:cachewatch_cache_hit_ratio:ratio_rate5m",
-    "job:cachewatch_cache_hit_ratio:ratio_rate5m",
-)
+def ratio_rules(rate_window: str) -> tuple[str, str]:
+    """The hit-ratio recording rules (per endpoint, overall) over `rate_window`.
+
+    >>> ratio_rules("1h")[1]
+    'job:cachewatch_cache_hit_ratio:ratio_rate1h'
+    """
+    return (
+        f"endpoint:cachewatch_cache_hit_ratio:ratio_rate{rate_window}",
+        f"job:cachewatch_cache_hit_ratio:ratio_rate{rate_window}",
+    )
+
+
+#: The rules the 24 h view reads (its points are 5 minutes apart).
+RULES = ratio_rules("5m")
 
 
 def hit_ratio(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFrame:
@@ -32,10 +42,12 @@ def hit_ratio(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFr
 
     hits / (hits + misses), summed over instances first, absent where there were
     no lookups. Two range queries (hits, lookups by endpoint) give every series;
-    the recording rules serve instead when they fit.
+    the recording rules over the same window (5m at 24 h, 1h at 7 d) serve instead
+    when they fit.
     """
-    if all(rule_fits(client, rule, window, HITS) for rule in RULES):
-        return _from_rules(client, window, scope)
+    rules = ratio_rules(window.rate_window)
+    if all(rule_fits(client, rule, window, HITS) for rule in rules):
+        return _from_rules(client, window, scope, rules)
     w, m = window.rate_window, scope.matcher
     exprs = {
         "hits": f"sum by (endpoint) (rate({HITS}{{{m}}}[{w}]))",
@@ -58,10 +70,12 @@ def hit_ratio(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFr
     return concat(parts)
 
 
-def _from_rules(client: PromClient, window: TimeWindow, scope: Scope) -> pd.DataFrame:
-    exprs = {"endpoints": f"avg by (endpoint) ({RULES[0]}{{{scope.matcher}}})"}
+def _from_rules(
+    client: PromClient, window: TimeWindow, scope: Scope, rules: tuple[str, str]
+) -> pd.DataFrame:
+    exprs = {"endpoints": f"avg by (endpoint) ({rules[0]}{{{scope.matcher}}})"}
     if not scope.endpoint:
-        exprs["overall"] = f"avg({RULES[1]})"
+        exprs["overall"] = f"avg({rules[1]})"
     frames = client.query_range_many(exprs, window.start, window.end, window.step)
     parts = [to_series(frames["endpoints"], label("endpoint"))]
     if "overall" in frames:

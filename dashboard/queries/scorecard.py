@@ -3,8 +3,11 @@
     criteria = scorecard(client, window, Scope())
     [(c.title, c.status, c.measured) for c in criteria]
 
-Everything is measured from raw metrics over the whole window (`increase(x[W])`
-at its end), so it works on any Prometheus scraping the service, rules or not.
+Everything is measured over the whole window (`increase(x[W])` at its end) from
+raw metrics, so it works on any Prometheus scraping the service, rules or not.
+Where the recording rules are loaded and have the window's history, requests
+and latency buckets come from them instead (`totals.request_totals`,
+`buckets.bucket_increases`).
 `evaluate` is the pure part: numbers in, verdicts out.
 """
 
@@ -16,7 +19,9 @@ from typing import Literal
 
 from dashboard.prom import PromClient, scalar
 from dashboard.quantiles import histogram_quantile
+from dashboard.queries.buckets import bucket_increases
 from dashboard.queries.common import Scope
+from dashboard.queries.totals import request_totals
 from dashboard.view import TimeWindow
 
 Status = Literal["pass", "fail", "no_data"]
@@ -43,24 +48,21 @@ def scorecard_queries(scope: Scope, window: TimeWindow) -> dict[str, str]:
     """The instant queries (at the window's end) that `evaluate` needs, by name."""
     m, w = scope.matcher, window.duration
     return {
-        "hits": f"sum(increase(cachewatch_cache_hits_total{{{m}}}[{w}]))",
-        "misses": f"sum(increase(cachewatch_cache_misses_total{{{m}}}[{w}]))",
-        "bypass": f"sum(increase(cachewatch_cache_bypass_total{{{m}}}[{w}]))",
         "backend": f"sum(increase(cachewatch_backend_duration_seconds_count{{{m}}}[{w}]))",
         "errors": f"sum(increase(cachewatch_cache_errors_total{{{m}}}[{w}]))",
         "scraped": f"max(max_over_time(cachewatch_cache_enabled[{w}]))",
         "redis_up_min": f"min(min_over_time(cachewatch_redis_up[{w}]))",
         "circuit_max": f"max(max_over_time(cachewatch_cache_circuit_open[{w}]))",
-        "buckets": (
-            "sum by (cache, le) (increase(cachewatch_http_request_duration_seconds_bucket"
-            f'{{{m}, cache=~"hit|miss"}}[{w}]))'
-        ),
     }
 
 
 def scorecard(client: PromClient, window: TimeWindow, scope: Scope) -> list[Criterion]:
-    frames = client.query_many(scorecard_queries(scope, window), at=window.end)
-    buckets = frames.pop("buckets")
+    frames, totals, buckets = client.parallel(
+        lambda: client.query_many(scorecard_queries(scope, window), at=window.end),
+        lambda: request_totals(client, window, scope, by=()),
+        lambda: bucket_increases(client, window, scope, by=("cache",)),
+    )
+    frames.update(totals)
     values = {name: scalar(frame) for name, frame in frames.items()}
     for name, q, cache in (("hit_p95", 0.95, "hit"), ("hit_p50", 0.5, "hit"),
                            ("miss_p50", 0.5, "miss")):  # fmt: skip

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import requests
 
@@ -76,6 +77,25 @@ def client(rollout_prometheus: PrometheusServer) -> Iterator[PromClient]:
     client = PromClient(rollout_prometheus.url, timeout=10)
     yield client
     client.close()
+
+
+class SentClient(PromClient):
+    """A real client that also keeps every query it sent (`sent`), and the range
+    queries, the charts' data (`ranges`), to check which were."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, timeout=10)
+        self.sent: list[str] = []
+        self.ranges: list[str] = []
+
+    def query(self, expr: str, at: float | None = None) -> pd.DataFrame:
+        self.sent.append(expr)
+        return super().query(expr, at)
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> pd.DataFrame:
+        self.sent.append(expr)
+        self.ranges.append(expr)
+        return super().query_range(expr, start, end, step)
 
 
 class DashboardServer(ManagedProcess):

@@ -7,8 +7,18 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import pytest
 
-from dashboard.figures import Mark, Target, empty_figure, figure_to_csv, timeseries
+from dashboard.figures import (
+    Mark,
+    Target,
+    Unit,
+    empty_figure,
+    figure_to_csv,
+    keep_zoom,
+    timeseries,
+)
 
 
 def frame(points: dict[str, list[float | None]], start: int = 1_700_000_000, step: int = 60):
@@ -102,3 +112,19 @@ def test_csv_reads_plotlys_typed_arrays_too() -> None:
         ]
     }  # fmt: skip
     assert figure_to_csv(figure).splitlines() == ["series,x,y", "keys,t1,1.5", "keys,t2,2.5"]
+
+
+@pytest.mark.parametrize("unit", ["ratio", "seconds", "bytes", "per_second", "count", "state"])
+def test_plotly_accepts_every_figure_it_did_not_validate(unit: Unit) -> None:
+    fig = timeseries(
+        frame({"a": [0.5, None, 0.7], "b": [0.0, 0.1, 0.2]}), title="T", unit=unit,
+        uirevision="r", step=60, span=(1_699_999_000, 1_700_000_500), stacked=unit == "count",
+        target=Target(0.5, "t"), mark=Mark(datetime(2023, 11, 14, 22, 14, tzinfo=UTC), "m"),
+    )  # fmt: skip
+    keep_zoom(
+        fig, {"xaxis.range[0]": "2023-11-14T22:14:00", "xaxis.range[1]": "2023-11-14T22:15:00"}
+    )
+    checked = go.Figure(fig.to_plotly_json())  # validates every property; raises if one is wrong
+    assert checked.to_plotly_json() == fig.to_plotly_json()
+    assert checked.layout.template.layout.plot_bgcolor == "white"
+    go.Figure(empty_figure("E", "r").to_plotly_json())

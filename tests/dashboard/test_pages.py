@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import plotly.graph_objects as go
 import pytest
 import requests
 
@@ -52,6 +53,7 @@ def test_every_page_shows_data_without_a_banner(
     for figure in figures:
         assert [t for t in figure.data if t.name], figure.layout.title.text  # not the anchor
         assert figure.layout.uirevision == f"{module.PREFIX}|24h|all"
+        go.Figure(figure.to_plotly_json())  # built unvalidated: Plotly accepts every property
 
 
 def test_the_rollout_scorecard_is_rendered(

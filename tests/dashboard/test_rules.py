@@ -1,45 +1,32 @@
 """Charts use the recording rules when they fit, and raw metrics otherwise.
 
-A Prometheus holding scenarios.rollout loads tests/dashboard/rules.yml; at first
-the rules have no history (only what Prometheus evaluated since it started), then
-`promtool tsdb create-blocks-from rules` backfills it and Prometheus is restarted.
+A Prometheus holding scenarios.rollout loads monitoring/'s 5-minute recording
+groups; at first the rules have no history (only what Prometheus evaluated since
+it started), then `promtool tsdb create-blocks-from rules` backfills it
+(`rulefill.backfill_rules`) and Prometheus is restarted.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from dashboard.prom import PromClient
+from dashboard.queries.buckets import BUCKET
 from dashboard.queries.common import Scope, rule_fits
-from dashboard.queries.endpoints import BUCKET, latency
+from dashboard.queries.endpoints import latency
 from dashboard.queries.rollout import HITS, OVERALL, RULES, hit_ratio
 from dashboard.view import TimeWindow
-from tests.dashboard.conftest import PROMETHEUS_CONFIG
+from tests.dashboard.conftest import PROMETHEUS_CONFIG, SentClient
+from tests.dashboard.rulefill import backfill_rules, recording_groups, write_rules
 from tests.dashboard.scenarios import rollout
 from tests.dashboard.synthetic import backfill
 from tests.support.procs import PrometheusServer
 
-RULES_FILE = Path(__file__).with_name("rules.yml")
+GROUPS = ("cachewatch-recording-5m", "cachewatch-recording-latency")
 HOUR = 3600
-
-
-class RecordingClient(PromClient):
-    """A real client that also keeps the range queries (the charts' data) it sent."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(url, timeout=10)
-        self.sent: list[str] = []
-
-    def query_range(self, expr: str, start: float, end: float, step: float) -> pd.DataFrame:
-        self.sent.append(expr)
-        return super().query_range(expr, start, end, step)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +34,7 @@ def ruled_prometheus(
     tmp_path_factory: pytest.TempPathFactory, rollout_t0: int
 ) -> Iterator[PrometheusServer]:
     config_dir = tmp_path_factory.mktemp("ruled")
-    shutil.copy(RULES_FILE, config_dir / "rules.yml")
+    write_rules(config_dir / "rules.yml", recording_groups(*GROUPS))
     prom = PrometheusServer(PROMETHEUS_CONFIG + "rule_files: [rules.yml]\n", config_dir=config_dir)
     backfill(rollout(rollout_t0), prom.dir / "data")
     prom.start()
@@ -55,18 +42,8 @@ def ruled_prometheus(
     prom.cleanup()
 
 
-def backfill_rules(prom: PrometheusServer, start: int, end: int) -> None:
-    out = prom.dir / "rule-blocks"
-    subprocess.run(
-        ["promtool", "tsdb", "create-blocks-from", "rules", f"--start={start}", f"--end={end}",
-         f"--url={prom.url}", f"--output-dir={out}", "--eval-interval=15s", "--quiet",
-         str(RULES_FILE)],
-        check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
-    prom.stop()
-    for block in out.iterdir():
-        shutil.move(str(block), prom.dir / "data" / block.name)
-    prom.start()
+def backfill_5m(prom: PrometheusServer, start: int, end: int) -> None:
+    backfill_rules(prom, recording_groups(*GROUPS), start, end)
 
 
 def steady(frame: pd.DataFrame, t0: int) -> pd.DataFrame:
@@ -76,20 +53,20 @@ def steady(frame: pd.DataFrame, t0: int) -> pd.DataFrame:
 def test_rules_are_used_only_once_they_have_the_history(
     ruled_prometheus: PrometheusServer, rollout_t0: int
 ) -> None:
-    client = RecordingClient(ruled_prometheus.url)
+    client = SentClient(ruled_prometheus.url)
     assert set(RULES) <= client.recording_rules()
     day = TimeWindow.ending(rollout_t0, "24h")
     # loaded, but evaluated only since Prometheus started: the raw metrics go further back
     assert not rule_fits(client, RULES[0], day, HITS)
     raw = hit_ratio(client, day, Scope())
-    assert not any(RULES[0] in expr for expr in client.sent)
+    assert not any(RULES[0] in expr for expr in client.ranges)
 
-    backfill_rules(ruled_prometheus, rollout_t0 - 8 * HOUR, rollout_t0)
-    client = RecordingClient(ruled_prometheus.url)
+    backfill_5m(ruled_prometheus, rollout_t0 - 8 * HOUR, rollout_t0)
+    client = SentClient(ruled_prometheus.url)
     assert rule_fits(client, RULES[0], day, HITS)
     ruled = hit_ratio(client, day, Scope())
-    assert any(RULES[0] in expr for expr in client.sent)
-    assert any(RULES[1] in expr for expr in client.sent)
+    assert any(RULES[0] in expr for expr in client.ranges)
+    assert any(RULES[1] in expr for expr in client.ranges)
     expected = {"areas": 0.8, "property_types": 0.9, "valuation": 0.75, OVERALL: 23 / 28}
     for frame in (raw, ruled):
         values = steady(frame, rollout_t0).groupby("series")["value"]
@@ -106,12 +83,12 @@ def test_rules_are_used_only_once_they_have_the_history(
 def test_one_endpoints_latency_comes_from_the_rules(
     ruled_prometheus: PrometheusServer, rollout_t0: int
 ) -> None:
-    client = RecordingClient(ruled_prometheus.url)
+    client = SentClient(ruled_prometheus.url)
     day = TimeWindow.ending(rollout_t0, "24h")
     if not rule_fits(client, RULES[0], day, HITS):  # when run alone, backfill first
-        backfill_rules(ruled_prometheus, rollout_t0 - 8 * HOUR, rollout_t0)
+        backfill_5m(ruled_prometheus, rollout_t0 - 8 * HOUR, rollout_t0)
     frame = latency(client, day, Scope(endpoint="areas"))
-    assert any("p95_rate5m" in expr for expr in client.sent)
+    assert any("p95_rate5m" in expr for expr in client.ranges)
     assert rule_fits(client, "endpoint_cache:cachewatch_http_request_duration_seconds:p50_rate5m",
                      day, BUCKET)  # fmt: skip
     values = steady(frame, rollout_t0).groupby("series")["value"]
@@ -119,7 +96,7 @@ def test_one_endpoints_latency_comes_from_the_rules(
     assert values.max()["hit p50"] == pytest.approx(0.001)
     assert values.max()["miss p50"] == pytest.approx(0.0375)
     # all endpoints, or another range: the rules don't fit, raw buckets serve
-    sent: list[Any] = client.sent
+    sent: list[Any] = client.ranges
     sent.clear()
     latency(client, day, Scope())
     latency(client, TimeWindow.ending(rollout_t0, "1h"), Scope(endpoint="areas"))
