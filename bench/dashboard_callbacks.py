@@ -119,6 +119,29 @@ def run_pages(prometheus_url: str, runs: int) -> list[tuple[str, str, float, flo
     return rows
 
 
+def settle(url: str, quiet: float = 75.0, limit: float = 600.0) -> int:
+    """Wait until Prometheus has compacted the backfilled blocks: the number of blocks
+    it holds unchanged for `quiet` seconds (its compaction runs once a minute).
+
+    A Prometheus that ran for a week holds a few large blocks; right after a
+    backfill it holds hundreds of small overlapping ones, which every query must
+    merge, while compacting them takes the CPU the measurement needs.
+    """
+
+    def blocks() -> int:
+        text = requests.get(f"{url}/metrics", timeout=10).text
+        line = next(x for x in text.splitlines() if x.startswith("prometheus_tsdb_blocks_loaded "))
+        return int(float(line.split()[1]))
+
+    began, last, since = time.monotonic(), blocks(), time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() - began < limit:
+        time.sleep(5)
+        now = blocks()
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
 def config(mode: str) -> str:
     """Prometheus' configuration: monitoring/'s recording rules loaded, or none."""
     return PROMETHEUS_CONFIG + (f"rule_files: [{RECORDING}]\n" if mode == "rules" else "")
@@ -158,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in modes:
                     prom.config_text = config(mode)
                     prom.restart()
+                    print(f"{mode}: {settle(prom.url)} blocks once compacted", flush=True)
                     results[mode] = run_pages(prom.url, args.runs)
     print()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
