@@ -11,7 +11,6 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from dashboard.config import DashboardConfig
@@ -54,9 +53,7 @@ class AppContext:
 
     def gather(self, **calls: Callable[[], Any]) -> dict[str, Any]:
         """Run independent query functions in parallel; the first error propagates."""
-        with ThreadPoolExecutor(max(1, len(calls))) as pool:
-            futures = {name: pool.submit(call) for name, call in calls.items()}
-            return {name: future.result() for name, future in futures.items()}
+        return self.client.gather(calls)
 
 
 __all__ = ["RANGES", "AppContext"]

@@ -137,7 +137,7 @@ def timeseries(
     if hide_zero:
         frame = _drop_zero_series(frame)
     scale, suffix, tickformat, hoverformat = UNITS[unit]
-    traces = []
+    traces: list[dict[str, Any]] = []
     grid = _grid(frame, step)
     names = list(dict.fromkeys(order or [])) + sorted(set(frame["series"]) - set(order or []))
     for i, name in enumerate(n for n in names if (frame["series"] == n).any()):

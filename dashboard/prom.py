@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Literal
 
 import pandas as pd
@@ -144,28 +145,26 @@ class PromClient:
         self, exprs: Mapping[str, str], at: float | None = None
     ) -> dict[str, pd.DataFrame]:
         """Several instant queries at once (in parallel), by name."""
-        return self._parallel({name: (self.query, (e, at)) for name, e in exprs.items()})
+        return self.gather({name: partial(self.query, e, at) for name, e in exprs.items()})
 
     def query_range_many(
         self, exprs: Mapping[str, str], start: float, end: float, step: float
     ) -> dict[str, pd.DataFrame]:
         """Several range queries over the same window at once (in parallel), by name."""
-        calls = {name: (self.query_range, (e, start, end, step)) for name, e in exprs.items()}
-        return self._parallel(calls)
+        return self.gather(
+            {name: partial(self.query_range, e, start, end, step) for name, e in exprs.items()}
+        )
 
-    def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
-        """Run independent calls (each may query) at once; their answers, in order.
+    def gather(self, calls: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
+        """Run independent calls (each may query) at once; their answers by name.
+        The first error propagates.
 
-        frames, buckets = client.parallel(lambda: client.query_many(...), lambda: ...)
+        got = client.gather({"ttl": lambda: client.query(...), "buckets": lambda: ...})
         """
-        answers = self._parallel({str(i): (call, ()) for i, call in enumerate(calls)})
-        return [answers[str(i)] for i in range(len(calls))]
-
-    def _parallel(self, calls: Mapping[str, tuple[Any, tuple[Any, ...]]]) -> dict[str, Any]:
         if len(calls) <= 1:
-            return {name: fn(*args) for name, (fn, args) in calls.items()}
+            return {name: call() for name, call in calls.items()}
         with ThreadPoolExecutor(min(self.max_workers, len(calls))) as pool:
-            futures = {name: pool.submit(fn, *args) for name, (fn, args) in calls.items()}
+            futures = {name: pool.submit(call) for name, call in calls.items()}
             return {name: future.result() for name, future in futures.items()}
 
     def label_values(
@@ -193,8 +192,8 @@ class PromClient:
         names: frozenset[str] = self.remember("recording_rules", fetch)
         return names
 
-    def remember(self, key: Hashable, compute: Callable[[], Any], ttl: float | None = None) -> Any:
-        """`compute()`'s answer, reused for `ttl` seconds (RULES_TTL) under `key`.
+    def remember(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """`compute()`'s answer, reused for RULES_TTL seconds under `key`.
 
         For facts about this Prometheus that change slowly (which rules it has, how
         far back their history goes), not for query results. Errors are not kept.
@@ -202,7 +201,7 @@ class PromClient:
         now = time.monotonic()
         with self._lock:
             kept = self._memo.get(key)
-        if kept is not None and now - kept[0] < (self.RULES_TTL if ttl is None else ttl):
+        if kept is not None and now - kept[0] < self.RULES_TTL:
             return kept[1]
         value = compute()
         with self._lock:

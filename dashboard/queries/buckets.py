@@ -32,15 +32,19 @@ def uses_rule(client: PromClient, window: TimeWindow) -> bool:
     return rule_fits(client, f'{RULE}{{le="+Inf"}}', window, COUNT)
 
 
+def _lookups(scope: Scope) -> str:
+    """The matchers of the scope's hits and misses."""
+    return f"{scope.matcher}, {LOOKUPS}"
+
+
 def bucket_rates(
     client: PromClient, window: TimeWindow, scope: Scope, by: Sequence[str]
 ) -> pd.DataFrame:
     """Per-second rates over each point's rate window, by `by` and `le`, over time."""
-    selector = f"{{{scope.matcher}, {LOOKUPS}}}"
     if uses_rule(client, window):
-        source = f"{RULE}{selector}"
+        source = f"{RULE}{{{_lookups(scope)}}}"
     else:
-        source = f"rate({BUCKET}{selector}[{window.rate_window}])"
+        source = f"rate({BUCKET}{{{_lookups(scope)}}}[{window.rate_window}])"
     expr = f"sum by ({', '.join([*by, 'le'])}) ({source})"
     return client.query_range(expr, window.start, window.end, window.step)
 
@@ -54,11 +58,11 @@ def bucket_increases(
     times an hour (`common.tiled_increase`). Otherwise one raw `increase`.
     """
     if uses_rule(client, window):
-        tiled = tiled_increase(client, window, RULE, f"{scope.matcher}, {LOOKUPS}", [*by, "le"])
+        tiled = tiled_increase(client, window, RULE, _lookups(scope), [*by, "le"])
         if tiled is not None:
             return tiled
     labels = ", ".join([*by, "le"])
     return client.query(
-        f"sum by ({labels}) (increase({BUCKET}{{{scope.matcher}, {LOOKUPS}}}[{window.duration}]))",
+        f"sum by ({labels}) (increase({BUCKET}{{{_lookups(scope)}}}[{window.duration}]))",
         at=window.end,
     )

@@ -35,12 +35,14 @@ def endpoint_table(client: PromClient, window: TimeWindow, scope: Scope) -> pd.D
     Latencies are in seconds, `hit_ratio` in 0..1; a value Prometheus has no data for is NaN.
     Endpoints with no data at all are left out.
     """
-    frames, totals, buckets = client.parallel(
-        lambda: {"ttl": client.query(_ttl_query(scope, window), at=window.end)},
-        lambda: request_totals(client, window, scope, by=("endpoint",)),
-        lambda: bucket_increases(client, window, scope, by=("endpoint", "cache")),
+    got = client.gather(
+        {
+            "ttl": lambda: client.query(_ttl_query(scope, window), at=window.end),
+            "totals": lambda: request_totals(client, window, scope, by=("endpoint",)),
+            "buckets": lambda: bucket_increases(client, window, scope, by=("endpoint", "cache")),
+        }
     )
-    frames.update(totals)
+    frames, buckets = {"ttl": got["ttl"], **got["totals"]}, got["buckets"]
     for name, cache in (("before_p50", "miss"), ("after_p50", "hit")):
         part = buckets[buckets["cache"] == cache] if not buckets.empty else buckets
         frames[name] = histogram_quantile(0.5, part, by=["endpoint"]).dropna()

@@ -57,12 +57,14 @@ def scorecard_queries(scope: Scope, window: TimeWindow) -> dict[str, str]:
 
 
 def scorecard(client: PromClient, window: TimeWindow, scope: Scope) -> list[Criterion]:
-    frames, totals, buckets = client.parallel(
-        lambda: client.query_many(scorecard_queries(scope, window), at=window.end),
-        lambda: request_totals(client, window, scope, by=()),
-        lambda: bucket_increases(client, window, scope, by=("cache",)),
+    got = client.gather(
+        {
+            "frames": lambda: client.query_many(scorecard_queries(scope, window), at=window.end),
+            "totals": lambda: request_totals(client, window, scope, by=()),
+            "buckets": lambda: bucket_increases(client, window, scope, by=("cache",)),
+        }
     )
-    frames.update(totals)
+    frames, buckets = {**got["frames"], **got["totals"]}, got["buckets"]
     values = {name: scalar(frame) for name, frame in frames.items()}
     for name, q, cache in (("hit_p95", 0.95, "hit"), ("hit_p50", 0.5, "hit"),
                            ("miss_p50", 0.5, "miss")):  # fmt: skip

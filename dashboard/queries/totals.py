@@ -12,6 +12,7 @@ apart, rather than a week of every raw counter series.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import pandas as pd
 
@@ -39,13 +40,16 @@ def request_totals(
 
     `by` is () for one total or ("endpoint",) for one row per endpoint.
     """
-    rules = [rule.format(window.rate_window) for rule in RULES.values()]
-    if all(rule_fits(client, rule, window, RAW["hits"]) for rule in rules):
-        tiled = client.parallel(
-            *(lambda r=rule: tiled_increase(client, window, r, scope.matcher, by) for rule in rules)
+    rules = {name: rule.format(window.rate_window) for name, rule in RULES.items()}
+    if all(rule_fits(client, rule, window, RAW["hits"]) for rule in rules.values()):
+        tiled = client.gather(
+            {
+                name: partial(tiled_increase, client, window, rule, scope.matcher, by)
+                for name, rule in rules.items()
+            }
         )
-        if all(frame is not None for frame in tiled):
-            hits, lookups, requests = tiled
+        if all(frame is not None for frame in tiled.values()):
+            hits, lookups, requests = tiled["hits"], tiled["lookups"], tiled["requests"]
             return {
                 "hits": hits,
                 "misses": _minus(lookups, hits, by),
